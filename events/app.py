@@ -1,0 +1,80 @@
+"""The application factory: settings in, a Starlette app out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from events.api.routes import routes as api_routes
+from events.catalog.routes import routes as catalog_routes
+from events.catalog.service import availability_text, registration_state
+from events.clock import Clock, SystemClock
+from events.config import Settings
+from events.db import Database
+from events.resources import static_dir
+from events.web.cache import PageCache
+from events.web.context import AppContext
+from events.web.errors import EXCEPTION_HANDLERS
+from events.web.headers import SecurityHeaders
+from events.web.templating import Renderer
+
+log = logging.getLogger("events")
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, database: Database | None = None
+) -> Starlette:
+    database = database or Database.from_url(settings.database_url)
+    routes: list[BaseRoute] = [
+        *catalog_routes,
+        Mount("/api/v1", routes=api_routes, name="api"),
+        Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+
+    def url(name: str, /, **params: Any) -> str:
+        return str(app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
+
+    renderer = Renderer(
+        {
+            "url": url,
+            "static": lambda path: url("static", path=path),
+            "settings": settings,
+            "availability_text": availability_text,
+            "registration_state": registration_state,
+        }
+    )
+    app.state.context = AppContext(
+        settings=settings,
+        database=database,
+        clock=clock or SystemClock(),
+        renderer=renderer,
+        cache=PageCache(settings.page_cache_seconds),
+    )
+    app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
+    return app
+
+
+def create_app_from_environment() -> Starlette:
+    """The ASGI entry point for uvicorn (``events.app:create_app_from_environment``)."""
+    from events.config import load_settings
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return create_app(settings)

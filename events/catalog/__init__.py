@@ -1,0 +1,1 @@
+"""The catalogue: topics, series, campaigns, regions and events, and the public pages."""

@@ -1,0 +1,166 @@
+"""The ``events`` command: serve, db upgrade|check, seed-demo.
+
+Each command builds Settings once, opens what it needs, and reports in one line; a wrong
+setting stops it with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from events.config import ConfigError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(f"events: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _friendly(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"events: configuration error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="events")
+def main() -> None:
+    """Event listing and webinar registration."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Migrate, and load demo data if the database is empty.")
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@_friendly
+def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
+    """Run the web app with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    settings.secret()  # in development, create the local secret before workers race to
+    if demo:
+        from events import schema
+
+        schema.upgrade(settings.database_url)
+        loaded = asyncio.run(_seed_if_empty(settings))
+        click.echo("events: demo data loaded" if loaded else "events: database has data; demo not loaded")
+    if settings.is_sqlite and workers > 1:
+        click.echo("events: note: several workers on SQLite share one file; fine for a branch, "
+                   "use PostgreSQL at national scale", err=True)
+    click.echo(f"events: serving on http://{host}:{port}")
+    uvicorn.run(
+        "events.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+    )
+
+
+async def _seed_if_empty(settings: Settings) -> bool:
+    from events import demo
+    from events.catalog.service import count_events
+    from events.clock import SystemClock
+    from events.db import Database, unit_of_work
+
+    database = Database.from_url(settings.database_url)
+    try:
+        async with unit_of_work(database.writer) as session:
+            if await count_events(session):
+                return False
+            await demo.seed(session, SystemClock(), zone=settings.timezone)
+            return True
+    finally:
+        await database.dispose()
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@_friendly
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from events import schema
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    schema.upgrade(settings.database_url, revision)
+    click.echo(f"events: database at {schema.head_revision(settings.database_url)}")
+
+
+@db.command("check")
+@_friendly
+def db_check() -> None:
+    """Exit non-zero unless the database is at the newest migration."""
+    from events import schema
+
+    settings = _settings()
+    current = asyncio.run(schema.current_revision(settings.database_url))
+    head = schema.head_revision(settings.database_url)
+    if current != head:
+        click.echo(f"events: database at {current}, newest is {head}: run `events db upgrade`", err=True)
+        sys.exit(1)
+    click.echo(f"events: database at {head} (newest)")
+
+
+@main.command("seed-demo")
+@click.option("--force", is_flag=True, help="Load even when the database already has events.")
+@_friendly
+def seed_demo(force: bool) -> None:
+    """Load realistic demo data (topics, a series, a campaign day, webinars)."""
+    from events import schema
+
+    settings = _settings()
+    schema.upgrade(settings.database_url)
+    loaded = asyncio.run(_seed(settings, force))
+    if loaded:
+        click.echo(f"events: demo data loaded: {loaded}")
+    else:
+        click.echo("events: database already has events; use --force to add the demo anyway")
+
+
+async def _seed(settings: Settings, force: bool) -> str:
+    from events import demo
+    from events.catalog.service import count_events
+    from events.clock import SystemClock
+    from events.db import Database, unit_of_work
+
+    database = Database.from_url(settings.database_url)
+    try:
+        async with unit_of_work(database.writer) as session:
+            if not force and await count_events(session):
+                return ""
+            summary = await demo.seed(session, SystemClock(), zone=settings.timezone)
+            return summary
+    finally:
+        await database.dispose()

@@ -1,0 +1,113 @@
+"""Settings: read once from ``EVENTS_*`` environment variables, validated, passed down.
+
+Nothing else in the package reads ``os.environ``. ``load_settings()`` turns a validation
+error into a ``ConfigError`` whose message is one line naming the variable, which the
+command line prints before exiting.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_FILE = ".events-secret"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///events.sqlite3"
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Europe/London"
+    # Pages whose content changes with registrations (listing, event page, API) are cached
+    # per process for at most this long, so places-left is never staler than this.
+    page_cache_seconds: Annotated[float, Field(ge=0, le=10)] = 1.0
+    page_size: Annotated[int, Field(ge=1, le=200)] = 20
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.split("+")[0]
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError(
+                f"unsupported database {scheme or value!r}; use sqlite:///path or "
+                "postgresql://user@host/dbname"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (try Europe/London)") from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secret_outside_dev(self) -> Settings:
+        if self.env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"EVENTS_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random "
+                    "characters in production"
+                )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret(self) -> str:
+        """The signing secret. In development an unset key is generated once and kept in a
+        local file, so sessions survive restarts without anyone choosing a key."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.env == "production":  # pragma: no cover - refused by the validator
+            raise ConfigError("EVENTS_SECRET_KEY is required in production")
+        path = Path(DEV_SECRET_FILE)
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment (plus overrides), or raise a one-line ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        name = f"EVENTS_{field.upper()}" if field else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,1 @@
+"""What every room's pages share: templating, units of work per request, error pages."""

@@ -1,0 +1,75 @@
+"""Factory helpers: build rows through the services, each call in its own committed unit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from events.catalog import service
+from events.catalog.models import Campaign, Event, EventFormat, EventKind, Partner, Series, Topic
+from events.clock import FrozenClock
+from events.db import Database, unit_of_work
+
+_counter = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, database: Database, clock: FrozenClock) -> None:
+        self.database = database
+        self.clock = clock
+
+    async def topic(self, name: str | None = None, **overrides: Any) -> Topic:
+        async with unit_of_work(self.database.writer) as session:
+            return await service.create_topic(
+                session, self.clock, name=name or f"Topic {next(_counter)}", **overrides
+            )
+
+    async def partner(self, name: str | None = None, **overrides: Any) -> Partner:
+        async with unit_of_work(self.database.writer) as session:
+            return await service.create_partner(
+                session, self.clock, name=name or f"Partner {next(_counter)}", **overrides
+            )
+
+    async def series(self, title: str | None = None, **overrides: Any) -> Series:
+        partners = overrides.pop("partners", ())
+        async with unit_of_work(self.database.writer) as session:
+            merged = [await session.merge(p, load=False) for p in partners]
+            return await service.create_series(
+                session, self.clock, title=title or f"Series {next(_counter)}", partners=merged,
+                **overrides,
+            )
+
+    async def campaign(self, title: str | None = None, **overrides: Any) -> Campaign:
+        overrides.setdefault("starts_on", (self.clock.now() + dt.timedelta(days=14)).date())
+        async with unit_of_work(self.database.writer) as session:
+            return await service.create_campaign(
+                session, self.clock, title=title or f"Campaign {next(_counter)}", **overrides
+            )
+
+    async def event(self, title: str | None = None, *, publish: bool = True, **overrides: Any) -> Event:
+        """A published online webinar a week from now unless told otherwise."""
+        starts_at = overrides.pop("starts_at", self.clock.now() + dt.timedelta(days=7))
+        ends_at = overrides.pop("ends_at", starts_at + dt.timedelta(hours=1))
+        fields: dict[str, Any] = {
+            "title": title or f"Event {next(_counter)}",
+            "kind": EventKind.webinar,
+            "format": EventFormat.online,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "joining_url": "https://meet.example.org/secret-room-123",
+            "organiser_name": "Events team",
+            "organiser_email": "events@example.org",
+        }
+        fields.update(overrides)
+        async with unit_of_work(self.database.writer) as session:
+            for key in ("series", "campaign"):
+                if fields.get(key) is not None:
+                    fields[key] = await session.merge(fields[key], load=False)
+            if fields.get("topics"):
+                fields["topics"] = tuple(
+                    [await session.merge(t, load=False) for t in fields["topics"]]
+                )
+            return await service.create_event(
+                session, self.clock, service.EventInput(**fields), publish=publish
+            )
