@@ -44,7 +44,7 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
 
@@ -58,6 +58,7 @@ def create_app(
             "settings": settings,
             "availability_text": availability_text,
             "registration_state": registration_state,
+            "nav": "",
         }
     )
     app.state.context = AppContext(
@@ -76,5 +77,7 @@ def create_app_from_environment() -> Starlette:
     from events.config import load_settings
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     return create_app(settings)

@@ -64,10 +64,15 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
 
         schema.upgrade(settings.database_url)
         loaded = asyncio.run(_seed_if_empty(settings))
-        click.echo("events: demo data loaded" if loaded else "events: database has data; demo not loaded")
+        click.echo(
+            "events: demo data loaded" if loaded else "events: database has data; demo not loaded"
+        )
     if settings.is_sqlite and workers > 1:
-        click.echo("events: note: several workers on SQLite share one file; fine for a branch, "
-                   "use PostgreSQL at national scale", err=True)
+        click.echo(
+            "events: note: several workers on SQLite share one file; fine for a branch, "
+            "use PostgreSQL at national scale",
+            err=True,
+        )
     click.echo(f"events: serving on http://{host}:{port}")
     uvicorn.run(
         "events.app:create_app_from_environment",
@@ -128,7 +133,9 @@ def db_check() -> None:
     current = asyncio.run(schema.current_revision(settings.database_url))
     head = schema.head_revision(settings.database_url)
     if current != head:
-        click.echo(f"events: database at {current}, newest is {head}: run `events db upgrade`", err=True)
+        click.echo(
+            f"events: database at {current}, newest is {head}: run `events db upgrade`", err=True
+        )
         sys.exit(1)
     click.echo(f"events: database at {head} (newest)")
 

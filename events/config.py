@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_FILE = ".events-secret"
+DEV_SECRET_FILE = ".events-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH = 32
 
 

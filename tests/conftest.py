@@ -32,8 +32,12 @@ from events.config import Settings
 from events.db import Base, Database
 from tests.factories import Factory
 
-PG_ADMIN_URL = os.environ.get("EVENTS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEST_URL = os.environ.get("EVENTS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/events_test")
+PG_ADMIN_URL = os.environ.get(
+    "EVENTS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PG_TEST_URL = os.environ.get(
+    "EVENTS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/events_test"
+)
 REFERENCE_TABLES = {"regions", "access_provisions"}
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -54,7 +58,11 @@ def _pg_reachable() -> str | None:
     async def probe() -> None:
         url = make_url(PG_ADMIN_URL)
         conn = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, database=url.database, timeout=3
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            database=url.database,
+            timeout=3,
         )
         await conn.close()
 

@@ -36,7 +36,10 @@ class Factory:
         async with unit_of_work(self.database.writer) as session:
             merged = [await session.merge(p, load=False) for p in partners]
             return await service.create_series(
-                session, self.clock, title=title or f"Series {next(_counter)}", partners=merged,
+                session,
+                self.clock,
+                title=title or f"Series {next(_counter)}",
+                partners=merged,
                 **overrides,
             )
 
@@ -47,7 +50,9 @@ class Factory:
                 session, self.clock, title=title or f"Campaign {next(_counter)}", **overrides
             )
 
-    async def event(self, title: str | None = None, *, publish: bool = True, **overrides: Any) -> Event:
+    async def event(
+        self, title: str | None = None, *, publish: bool = True, **overrides: Any
+    ) -> Event:
         """A published online webinar a week from now unless told otherwise."""
         starts_at = overrides.pop("starts_at", self.clock.now() + dt.timedelta(days=7))
         ends_at = overrides.pop("ends_at", starts_at + dt.timedelta(hours=1))

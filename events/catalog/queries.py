@@ -84,7 +84,8 @@ def listing_conditions(
         conditions.append(Event.format == filters.format)
     if filters.region:
         conditions.append(
-            Event.region_id == select(Region.id).where(Region.slug == filters.region).scalar_subquery()
+            Event.region_id
+            == select(Region.id).where(Region.slug == filters.region).scalar_subquery()
         )
     if filters.date_from:
         conditions.append(Event.starts_at >= _local_midnight(filters.date_from, zone))
@@ -146,7 +147,7 @@ def _after(cursor: Cursor, descending: bool) -> ColumnElement[bool]:
     )
 
 
-def _ordered(query: Select[tuple[Event]], descending: bool) -> Select[tuple[Event]]:
+def _ordered(query: Select[Event], descending: bool) -> Select[Event]:
     if descending:
         return query.order_by(Event.starts_at.desc(), Event.id.desc())
     return query.order_by(Event.starts_at.asc(), Event.id.asc())
@@ -193,7 +194,9 @@ async def event_listing(
     return EventPage(items=rows, total=total, next_cursor=next_cursor, prev_cursor=prev_cursor)
 
 
-async def upcoming_events(session: AsyncSession, *, now: dt.datetime, limit: int) -> Sequence[Event]:
+async def upcoming_events(
+    session: AsyncSession, *, now: dt.datetime, limit: int
+) -> Sequence[Event]:
     query = (
         select(Event)
         .where(Event.status == EventStatus.published, Event.ends_at > now)
@@ -231,7 +234,7 @@ async def upcoming_counts_by_topic(session: AsyncSession, *, now: dt.datetime) -
         .where(Event.status == EventStatus.published, Event.ends_at > now)
         .group_by(event_topics.c.topic_id)
     )
-    return {topic_id: count for topic_id, count in (await session.execute(query)).tuples()}
+    return {int(row[0]): int(row[1]) for row in (await session.execute(query)).all()}
 
 
 async def topic_by_slug(session: AsyncSession, slug: str) -> Topic:
@@ -340,7 +343,7 @@ async def campaign_events(
             Event.region_id == select(Region.id).where(Region.slug == region).scalar_subquery()
         )
 
-    def query(*extra: ColumnElement[bool]) -> Select[tuple[Event]]:
+    def query(*extra: ColumnElement[bool]) -> Select[Event]:
         return (
             select(Event)
             .where(*conditions, *extra)
@@ -388,4 +391,4 @@ async def access_provisions(session: AsyncSession) -> Sequence[AccessProvision]:
 
 
 async def database_answers(session: AsyncSession) -> bool:
-    return (await session.execute(text("SELECT 1"))).scalar_one() == 1
+    return bool((await session.execute(text("SELECT 1"))).scalar_one() == 1)

@@ -9,7 +9,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import urlencode
@@ -24,8 +24,8 @@ _ACCESS_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 
 class QueryParams(Protocol):
-    def get(self, key: str, default: str | None = None) -> str | None: ...
-    def getlist(self, key: str) -> Sequence[str]: ...
+    def get(self, key: str, /) -> str | None: ...
+    def getlist(self, key: str, /) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,11 @@ def _clean_text(value: str | None, limit: int = MAX_QUERY_LENGTH) -> str:
     if not value:
         return ""
     # Control characters (NUL included) and lone surrogates have no place in a search.
-    cleaned = "".join(
-        ch for ch in value if ch.isprintable() or ch == " "
-    ).encode("utf-8", "ignore").decode("utf-8")
+    cleaned = (
+        "".join(ch for ch in value if ch.isprintable() or ch == " ")
+        .encode("utf-8", "ignore")
+        .decode("utf-8")
+    )
     return " ".join(cleaned.split())[:limit]
 
 
@@ -183,9 +185,9 @@ def parse_listing(params: QueryParams, *, max_per_page: int = 100) -> ListingFil
 
     after = before = None
     for name in ("after", "before"):
-        if raw := params.get(name):
+        if raw_cursor := params.get(name):
             try:
-                cursor = Cursor.decode(raw)
+                cursor = Cursor.decode(raw_cursor)
             except ValueError:
                 errors[name] = "That page link is not valid; start from the first page."
                 continue

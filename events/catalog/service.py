@@ -322,7 +322,9 @@ def registration_state(event: Event, now: dt.datetime) -> RegistrationState:
     if now >= closes:
         return RegistrationState.closed
     if event.places_left is not None and event.places_left <= 0:
-        return RegistrationState.waiting_list if event.waiting_list_enabled else RegistrationState.full
+        return (
+            RegistrationState.waiting_list if event.waiting_list_enabled else RegistrationState.full
+        )
     return RegistrationState.open
 
 

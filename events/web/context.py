@@ -19,7 +19,7 @@ class AppContext:
     database: Database
     clock: Clock
     renderer: Renderer
-    cache: PageCache
+    cache: PageCache[bytes]
 
 
 def app_context(request: Request) -> AppContext:

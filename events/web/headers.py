@@ -20,7 +20,10 @@ class SecurityHeaders:
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"x-frame-options", b"DENY"),
             (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+            (
+                b"permissions-policy",
+                b"camera=(), microphone=(), geolocation=(), interest-cohort=()",
+            ),
         ]
         if https:
             headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))

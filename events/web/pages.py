@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse
 from events.web.context import app_context
 from events.web.uow import unit_of_work
 
-Build = Callable[[AsyncSession, dt.datetime], Awaitable[str]]
+Build = Callable[[AsyncSession, dt.datetime], Awaitable[str]]  # returns the page's HTML
 
 
 async def cached_html(request: Request, build: Build, *, status_code: int = 200) -> HTMLResponse:
@@ -21,9 +21,10 @@ async def cached_html(request: Request, build: Build, *, status_code: int = 200)
     context = app_context(request)
     key = f"{request.url.path}?{request.url.query}"
 
-    async def render() -> str:
+    async def render() -> bytes:
         async with unit_of_work(request) as session:
-            return await build(session, context.clock.now())
+            html = await build(session, context.clock.now())
+        return html.encode()
 
     html = await context.cache.get_or_build(key, render)
     return HTMLResponse(html, status_code=status_code)

@@ -67,15 +67,13 @@ def when(starts_at: dt.datetime, ends_at: dt.datetime, zone: str, all_day: bool 
     start = starts_at.astimezone(_zone(zone))
     end = ends_at.astimezone(_zone(zone))
     if all_day:
-        last = (end - dt.timedelta(seconds=1)).date()
+        one_second = dt.timedelta(seconds=1)
+        last = (end - one_second).date()
         if last == start.date():
             return local_date(starts_at, zone)
-        return f"{local_date(starts_at, zone)} to {local_date(ends_at - dt.timedelta(seconds=1), zone)}"
+        return f"{local_date(starts_at, zone)} to {local_date(ends_at - one_second, zone)}"
     if start.date() == end.date():
-        return (
-            f"{local_date(starts_at, zone)}, {_hour(start)} to {_hour(end)} "
-            f"{end.strftime('%Z')}"
-        )
+        return f"{local_date(starts_at, zone)}, {_hour(start)} to {_hour(end)} {end.strftime('%Z')}"
     return (
         f"{local_date(starts_at, zone)}, {_hour(start)} {start.strftime('%Z')} to "
         f"{local_date(ends_at, zone)}, {_hour(end)} {end.strftime('%Z')}"

@@ -1,0 +1,87 @@
+"""The events command, run as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
+    env["EVENTS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli_test.sqlite3'}"
+    env.update(extra)
+    return env
+
+
+def test_db_upgrade_then_check_reports_the_newest_revision(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    check = subprocess.run(
+        [sys.executable, "-m", "events", "db", "check"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 1 and "events db upgrade" in check.stderr
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "events", "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    check = subprocess.run(
+        [sys.executable, "-m", "events", "db", "check"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0 and "(newest)" in check.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_demo_answers_on_loopback_with_demo_data(tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "events", "serve", "--demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert health.status_code == 200
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert home.status_code == 200
+        listing = httpx.get(f"http://127.0.0.1:{port}/events", timeout=10)
+        assert listing.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
