@@ -17,11 +17,16 @@ from events.catalog.service import availability_text, registration_state
 from events.clock import Clock, SystemClock
 from events.config import Settings
 from events.db import Database
+from events.registration.api import routes as registration_api_routes
+from events.registration.routes import routes as registration_routes
+from events.registration.schemas import CHOICES as REGISTRATION_CHOICES
 from events.resources import static_dir
 from events.web.cache import PageCache
 from events.web.context import AppContext
+from events.web.csrf import Csrf, CsrfMiddleware
 from events.web.errors import EXCEPTION_HANDLERS
 from events.web.headers import SecurityHeaders
+from events.web.ratelimit import RateLimiter
 from events.web.templating import Renderer
 
 log = logging.getLogger("events")
@@ -32,8 +37,9 @@ def create_app(
 ) -> Starlette:
     database = database or Database.from_url(settings.database_url)
     routes: list[BaseRoute] = [
+        *registration_routes,
         *catalog_routes,
-        Mount("/api/v1", routes=api_routes, name="api"),
+        Mount("/api/v1", routes=[*registration_api_routes, *api_routes], name="api"),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),
     ]
 
@@ -51,8 +57,11 @@ def create_app(
     def url(name: str, /, **params: Any) -> str:
         return str(app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
 
+    csrf = Csrf(settings.secret)
     renderer = Renderer(
         {
+            "csrf_placeholder": csrf.placeholder,
+            "registration_choices": REGISTRATION_CHOICES,
             "url": url,
             "static": lambda path: url("static", path=path),
             "settings": settings,
@@ -68,6 +77,9 @@ def create_app(
         renderer=renderer,
         cache=PageCache(settings.page_cache_seconds),
     )
+    app.state.csrf = csrf
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
+    app.add_middleware(CsrfMiddleware, csrf=csrf, https=settings.base_url.startswith("https://"))
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     return app
 

@@ -8,6 +8,7 @@ command line prints before exiting.
 from __future__ import annotations
 
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -37,6 +38,16 @@ class Settings(BaseSettings):
     page_cache_seconds: Annotated[float, Field(ge=0, le=10)] = 1.0
     page_size: Annotated[int, Field(ge=1, le=200)] = 20
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Registration rate limits, per process (a later issue moves them to a shared store).
+    rate_limit_enabled: bool = True
+    rate_limit_per_address: Annotated[int, Field(ge=1)] = 20  # registrations per window
+    rate_limit_per_email: Annotated[int, Field(ge=1)] = 5
+    rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 600
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is
+    # believed. Empty: the peer address is the client, whatever headers say.
+    trusted_proxies: str = ""
+    # A personal joining link starts redirecting this long before the event starts.
+    joining_opens_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 30
 
     @field_validator("database_url")
     @classmethod
@@ -47,6 +58,16 @@ class Settings(BaseSettings):
                 f"unsupported database {scheme or value!r}; use sqlite:///path or "
                 "postgresql://user@host/dbname"
             )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("timezone")
@@ -80,6 +101,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        parts = (part.strip() for part in self.trusted_proxies.split(","))
+        return tuple(ip_network(part, strict=False) for part in parts if part)
 
     @property
     def is_sqlite(self) -> bool:

@@ -78,3 +78,36 @@ class Factory:
             return await service.create_event(
                 session, self.clock, service.EventInput(**fields), publish=publish
             )
+
+
+# Registration helpers ------------------------------------------------------------------
+
+TEST_SECRET = "test-secret-key-test-secret-key-test-secret"
+
+
+def registration_input(email: str | None = None, **overrides: Any) -> Any:
+    from events.registration.schemas import RegistrationInput
+
+    fields: dict[str, Any] = {
+        "name": "Sam Teacher",
+        "email": email or f"person{next(_counter)}@example.org",
+        "consents": ["privacy"],
+    }
+    fields.update(overrides)
+    return RegistrationInput.parse(**fields)
+
+
+async def register(
+    factory: Factory, event: Event, email: str | None = None, **overrides: Any
+) -> Any:
+    """Register through the service in its own committed unit of work; returns the Outcome."""
+    from events.registration import service as registration_service
+
+    async with unit_of_work(factory.database.writer) as session:
+        return await registration_service.register(
+            session,
+            factory.clock,
+            event_id=event.id,
+            data=registration_input(email, **overrides),
+            secret=TEST_SECRET,
+        )

@@ -1,0 +1,1 @@
+"""Outgoing messages: the outbox other rooms write to, and (later) the worker that sends."""

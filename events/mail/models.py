@@ -1,0 +1,50 @@
+"""The outbox: every email is a row written in the same transaction as the change causing it.
+
+A worker (another room's job) claims pending rows, renders and sends them. ``dedupe_key`` is
+unique, so a change retried or replayed never queues the same message twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from events.db import Base, Pk, UtcDateTime, UtcTime
+
+
+class OutboxStatus(enum.StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[Pk]
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(
+        Enum(
+            OutboxStatus,
+            name="outbox_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        ),
+        default=OutboxStatus.pending,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[UtcTime]
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[UtcTime]
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

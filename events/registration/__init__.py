@@ -1,0 +1,1 @@
+"""Registration: places, the waiting list, and self-service management by secret link."""

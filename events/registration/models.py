@@ -1,0 +1,102 @@
+"""A registration: one person for one event.
+
+Invariants the database enforces as well as the code:
+- one active (not cancelled) registration per event and normalised email (partial UNIQUE);
+- waiting-list numbers are unique per event and given in arrival order (see service.py);
+- the management and joining tokens are stored only as keyed hashes (see tokens.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from events.catalog.models import Event
+from events.db import Base, Pk, UtcDateTime, UtcTime
+
+
+class RegistrationStatus(enum.StrEnum):
+    confirmed = "confirmed"
+    waitlisted = "waitlisted"
+    cancelled = "cancelled"
+
+
+ACTIVE = "status != 'cancelled'"
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        Index(
+            "uq_registrations_active_email",
+            "event_id",
+            "email",
+            unique=True,
+            sqlite_where=text(ACTIVE),
+            postgresql_where=text(ACTIVE),
+        ),
+        UniqueConstraint(
+            "event_id", "waiting_list_number", name="uq_registrations_event_waiting_number"
+        ),
+        CheckConstraint(
+            "status != 'waitlisted' OR waiting_list_number IS NOT NULL",
+            name="waitlisted_have_number",
+        ),
+        CheckConstraint(
+            "waiting_list_number IS NULL OR waiting_list_number >= 1",
+            name="waiting_number_positive",
+        ),
+        Index("ix_registrations_event_status", "event_id", "status", "waiting_list_number"),
+    )
+
+    id: Mapped[Pk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # Normalised: surrounding spaces removed, lower case.
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    membership_number: Mapped[str] = mapped_column(String(20), default="")
+    role: Mapped[str] = mapped_column(String(40), default="")
+    setting: Mapped[str] = mapped_column(String(40), default="")
+    # Special category data: shown only to the event's organisers, purged after the event.
+    access_requirements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    access_details: Mapped[str] = mapped_column(Text, default="")
+    consents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[RegistrationStatus] = mapped_column(
+        Enum(
+            RegistrationStatus,
+            name="registration_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        )
+    )
+    # Arrival order on the waiting list, 1..n per event; kept after promotion as history.
+    waiting_list_number: Mapped[int | None] = mapped_column(Integer)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    join_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How many times the confirmation was sent again; part of the resend's dedupe key.
+    resend_count: Mapped[int] = mapped_column(Integer, default=0)
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[UtcTime]
+    updated_at: Mapped[UtcTime]
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    event: Mapped[Event] = relationship(lazy="raise")

@@ -1,0 +1,257 @@
+"""Reading a registration from a form or a JSON body: parsing and field rules, no database.
+
+Hostile input is handled here once for both doors: control characters are dropped, lone
+surrogates and over-long values are refused with a message next to their field, and HTML is
+kept as text (templates escape it when shown).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from events.errors import InvalidInput
+
+ROLES: dict[str, str] = {
+    "class_teacher": "Class teacher",
+    "senco": "SENCO",
+    "specialist_practitioner": "Specialist practitioner",
+    "support_staff": "Support staff",
+    "leader": "Leader",
+    "other": "Other",
+}
+
+SETTINGS: dict[str, str] = {
+    "mainstream": "Mainstream",
+    "special": "Special",
+    "alternative_provision": "Alternative provision",
+    "early_years": "Early years",
+    "post_16": "Post-16",
+    "other": "Other",
+}
+
+ACCESS_NEEDS: dict[str, str] = {
+    "bsl": "British Sign Language interpreter",
+    "live_captions": "Live captions",
+    "step_free": "Step-free access",
+    "hearing_loop": "Hearing loop",
+    "quiet_space": "Quiet space",
+    "other": "Something else",
+}
+
+CONSENTS: dict[str, str] = {
+    "privacy": "I agree that the union keeps my details to manage my place and contact me "
+    "about this event.",
+    "access_data": "I agree that the organisers may use what I have told them about my "
+    "access needs to arrange them.",
+    "updates": "Tell me about future events on this topic (optional).",
+}
+
+# What templates show for each choice (a Jinja global: ``registration_choices``).
+CHOICES = {"roles": ROLES, "settings": SETTINGS, "access_needs": ACCESS_NEEDS, "consents": CONSENTS}
+
+NAME_MAX = 200
+EMAIL_MAX = 254
+DETAILS_MAX = 1000
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\]\\,;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_MEMBERSHIP = re.compile(r"^[A-Z]{0,3}[0-9]{5,10}$")
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class _Unreadable(ValueError):
+    pass
+
+
+def _clean(value: str, *, multiline: bool = False) -> str:
+    """Drop control characters (NUL included); refuse lone surrogates, which no database
+    or email can carry."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unreadable from None
+    kept = []
+    for ch in unicodedata.normalize("NFC", value):
+        if multiline and ch == "\n":
+            kept.append(ch)
+        elif ch == "\t":
+            kept.append(" ")
+        elif unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} and ch not in "\u200d":
+            continue
+        else:
+            kept.append(ch)
+    text = "".join(kept)
+    if multiline:
+        return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class RegistrationInput:
+    name: str
+    email: str  # normalised
+    membership_number: str = ""
+    role: str = ""
+    setting: str = ""
+    access_requirements: tuple[str, ...] = ()
+    access_details: str = ""
+    consents: tuple[str, ...] = ("privacy",)
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        name: object,
+        email: object,
+        membership_number: object = None,
+        role: object = None,
+        setting: object = None,
+        access_requirements: object = None,
+        access_details: object = None,
+        consents: object = None,
+    ) -> RegistrationInput:
+        """Validate every field at once; raise InvalidInput naming each field in error."""
+        errors: dict[str, str] = {}
+
+        def text(
+            field: str, value: object, label: str, limit: int, *, multiline: bool = False
+        ) -> str:
+            if value is None:
+                return ""
+            if not isinstance(value, str):
+                errors[field] = f"{label} must be text."
+                return ""
+            try:
+                cleaned = _clean(value, multiline=multiline)
+            except _Unreadable:
+                errors[field] = f"{label} contains characters we cannot read. Please retype it."
+                return ""
+            if len(cleaned) > limit:
+                errors[field] = f"{label} must be {limit} characters or fewer."
+            return cleaned
+
+        def choices(
+            field: str, value: object, allowed: Mapping[str, str], label: str
+        ) -> tuple[str, ...]:
+            if value is None or value == "":
+                return ()
+            items: Sequence[object] = [value] if isinstance(value, str) else value  # type: ignore[assignment]
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                errors[field] = f"{label} must be a list of choices."
+                return ()
+            picked: list[str] = []
+            for item in items:
+                assert isinstance(item, str)
+                if item not in allowed:
+                    errors[field] = f"Choose {label.lower()} from the list."
+                    return ()
+                if item not in picked:
+                    picked.append(item)
+            return tuple(picked)
+
+        def choice(field: str, value: object, allowed: Mapping[str, str], label: str) -> str:
+            if value is None or value == "":
+                return ""
+            if not isinstance(value, str) or value not in allowed:
+                errors[field] = f"Choose your {label} from the list."
+                return ""
+            return value
+
+        clean_name = text("name", name, "Your name", NAME_MAX)
+        if "name" not in errors and not clean_name:
+            errors["name"] = "Enter your name."
+
+        clean_email = normalise_email(text("email", email, "Email address", EMAIL_MAX))
+        if "email" not in errors:
+            if not clean_email:
+                errors["email"] = "Enter your email address."
+            elif not _EMAIL.match(clean_email):
+                errors["email"] = (
+                    "Enter an email address in the right format, like name@example.org."
+                )
+
+        member = text("membership_number", membership_number, "Membership number", 20)
+        member = member.replace(" ", "").upper()
+        if member and "membership_number" not in errors and not _MEMBERSHIP.match(member):
+            errors["membership_number"] = (
+                "Enter your membership number as it appears on your card: 5 to 10 digits, "
+                "sometimes after up to 3 letters, like 1234567."
+            )
+
+        access = choices(
+            "access_requirements", access_requirements, ACCESS_NEEDS, "Access requirements"
+        )
+        details = text(
+            "access_details",
+            access_details,
+            "Details of what you need",
+            DETAILS_MAX,
+            multiline=True,
+        )
+        if "other" in access and not details and "access_details" not in errors:
+            errors["access_details"] = "Tell us what else you need."
+
+        agreed = choices("consents", consents, CONSENTS, "Consents")
+        if "consents" not in errors:
+            if "privacy" not in agreed:
+                errors["consents"] = (
+                    "Agree to us keeping your details so that we can manage your place."
+                )
+            elif (access or details) and "access_data" not in agreed:
+                errors["consents"] = (
+                    "Agree to organisers using your access needs to arrange them, or remove them."
+                )
+
+        data = cls(
+            name=clean_name,
+            email=clean_email,
+            membership_number=member,
+            role=choice("role", role, ROLES, "role"),
+            setting=choice("setting", setting, SETTINGS, "setting"),
+            access_requirements=access,
+            access_details=details,
+            consents=agreed,
+        )
+        if errors:
+            raise InvalidInput(errors)
+        return data
+
+    @classmethod
+    def from_form(
+        cls, form: Mapping[str, Any], lists: Mapping[str, list[str]]
+    ) -> RegistrationInput:
+        return cls.parse(
+            name=form.get("name", ""),
+            email=form.get("email", ""),
+            membership_number=form.get("membership_number"),
+            role=form.get("role"),
+            setting=form.get("setting"),
+            access_requirements=lists.get("access_requirements", []),
+            access_details=form.get("access_details"),
+            consents=lists.get("consents", []),
+        )
+
+    @classmethod
+    def from_json(cls, body: object) -> RegistrationInput:
+        if not isinstance(body, dict):
+            raise InvalidInput({"body": "Send a JSON object."})
+        return cls.parse(
+            name=body.get("name"),
+            email=body.get("email"),
+            membership_number=body.get("membership_number"),
+            role=body.get("role"),
+            setting=body.get("setting"),
+            access_requirements=body.get("access_requirements"),
+            access_details=body.get("access_details"),
+            consents=body.get("consents", ["privacy"]),
+        )
+
+    def is_valid_membership(self) -> bool:
+        return bool(self.membership_number and _MEMBERSHIP.match(self.membership_number))

@@ -1,0 +1,512 @@
+"""Registration rules: register, register for a series, cancel, promote from the waiting list.
+
+Services take ``(session, clock, ...)``, flush and never commit; the caller's unit of work
+commits the registration, its place and its outbox rows together, or none of them.
+
+Ordering: every change to one event's places or waiting list first takes that event's lock
+(``capacity.claim_place`` / ``capacity.lock_event``), so waiting-list numbers are handed out
+1, 2, 3 ... in arrival order and promotions take the first in line, whatever the concurrency.
+
+Tokens: each email that carries links gets freshly minted management and joining tokens (the
+raw values go into the outbox payload only; the database keeps keyed hashes), so the link in
+the newest email always works and older links stop working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events.catalog.errors import EventNotFound, SeriesNotFound
+from events.catalog.models import Event, EventStatus, Series
+from events.catalog.service import RegistrationState, registration_state
+from events.clock import Clock
+from events.errors import Conflict
+from events.mail.outbox import enqueue
+from events.registration import capacity, tokens
+from events.registration.errors import (
+    EventCancelled,
+    EventFull,
+    EventNotPublished,
+    EventPast,
+    MembershipRequired,
+    RegistrationClosed,
+    RegistrationNotFound,
+    RegistrationNotOpen,
+    RegistrationRefused,
+)
+from events.registration.models import Registration, RegistrationStatus
+from events.registration.schemas import RegistrationInput
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the person registering is told: confirmed, or waitlisted at ``position``.
+
+    For an email already registered, the outcome is what a newcomer would be told now (the
+    holder gets their confirmation again by email), so the answer reveals nothing; when
+    that answer is a refusal it is carried in ``refused`` rather than raised, because the
+    re-sent confirmation must still commit."""
+
+    status: RegistrationStatus
+    position: int | None
+    event: Event
+    refused: RegistrationRefused | None = None
+
+    def raise_refusal(self) -> None:
+        if self.refused is not None:
+            raise self.refused
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    registration: Registration
+    event: Event
+    already_cancelled: bool
+    promoted: Sequence[Registration] = field(default_factory=tuple)
+
+
+def _local(moment: dt.datetime, zone: str) -> str:
+    local = moment.astimezone(ZoneInfo(zone))
+    hour = local.strftime("%I:%M%p").lstrip("0").lower().replace(":00", "")
+    return f"{local:%A} {local.day} {local:%B %Y} at {hour}"
+
+
+def check_can_register(event: Event, now: dt.datetime, data: RegistrationInput) -> None:
+    """The window and eligibility rules; the same ``registration_state`` the pages show."""
+    state = registration_state(event, now)
+    if state == RegistrationState.cancelled:
+        raise EventCancelled()
+    if state == RegistrationState.draft:
+        raise EventNotPublished()
+    if state == RegistrationState.past:
+        raise EventPast()
+    if state == RegistrationState.not_open_yet:
+        assert event.registration_opens_at is not None
+        raise RegistrationNotOpen(
+            "Registration for this event opens on "
+            f"{_local(event.registration_opens_at, event.timezone)}."
+        )
+    if state == RegistrationState.closed:
+        raise RegistrationClosed()
+    if event.members_only and not data.is_valid_membership():
+        raise MembershipRequired()
+
+
+async def _event(session: AsyncSession, event_id: int) -> Event:
+    event = (
+        await session.execute(
+            select(Event).where(Event.id == event_id).execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if event is None:
+        raise EventNotFound()
+    return event
+
+
+async def _active(session: AsyncSession, event_id: int, email: str) -> Registration | None:
+    """The active registration for this email, locked: a simultaneous repeat waits, so each
+    re-send gets its own count (and dedupe key) and the newest link is the one emailed."""
+    return (
+        await session.execute(
+            select(Registration)
+            .where(
+                Registration.event_id == event_id,
+                Registration.email == email,
+                Registration.status != RegistrationStatus.cancelled,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def place_in_queue(session: AsyncSession, registration: Registration) -> int | None:
+    """1 for the first person waiting; None unless waitlisted."""
+    if registration.status != RegistrationStatus.waitlisted:
+        return None
+    ahead = (
+        await session.execute(
+            select(func.count(Registration.id)).where(
+                Registration.event_id == registration.event_id,
+                Registration.status == RegistrationStatus.waitlisted,
+                Registration.waiting_list_number < registration.waiting_list_number,
+            )
+        )
+    ).scalar_one()
+    return int(ahead) + 1
+
+
+async def _waiting_count(session: AsyncSession, event_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count(Registration.id)).where(
+                    Registration.event_id == event_id,
+                    Registration.status == RegistrationStatus.waitlisted,
+                )
+            )
+        ).scalar_one()
+    )
+
+
+def _payload(
+    registration: Registration, event: Event, minted: tokens.TokenPair | None, position: int | None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "registration_id": registration.id,
+        "event_id": event.id,
+        "event_slug": event.slug,
+        "event_title": event.title,
+        "name": registration.name,
+        "status": registration.status.value,
+        "position": position,
+    }
+    if minted is not None:
+        # Raw tokens live here only until the worker has sent the email (mail issue).
+        payload["manage_token"] = minted.manage
+        payload["join_token"] = minted.join
+    return payload
+
+
+def _mint(registration: Registration, secret: str) -> tokens.TokenPair:
+    minted = tokens.TokenPair.generate(secret)
+    registration.token_hash = minted.manage_hash
+    registration.join_token_hash = minted.join_hash
+    return minted
+
+
+async def register(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    event_id: int,
+    data: RegistrationInput,
+    secret: str,
+) -> Outcome:
+    """Register one person: a confirmed place if one is left, else the waiting list (if the
+    event has one), else ``EventFull``. An email already registered gets no second place."""
+    now = clock.now()
+    event = await _event(session, event_id)
+    check_can_register(event, now, data)
+
+    existing = await _active(session, event.id, data.email)
+    if existing is not None:
+        return await _answer_again(session, clock, event, existing, secret)
+
+    try:
+        # A savepoint: if a simultaneous request for the same email wins the partial unique
+        # index, its place claim is undone with it and that person is answered as a repeat.
+        async with session.begin_nested():
+            return await _new_registration(session, clock, event, data, secret)
+    except IntegrityError:
+        existing = await _active(session, event.id, data.email)
+        if existing is None:
+            raise
+        return await _answer_again(session, clock, event, existing, secret)
+
+
+async def _new_registration(
+    session: AsyncSession, clock: Clock, event: Event, data: RegistrationInput, secret: str
+) -> Outcome:
+    now = clock.now()
+    claim = await capacity.claim_place(session, event.id)
+    number: int | None = None
+    if claim == capacity.Claim.FULL:
+        if not event.waiting_list_enabled:
+            raise EventFull()
+        # Join the queue under the event's lock; a place freed meanwhile is taken instead.
+        await capacity.lock_event(session, event.id)
+        claim = await capacity.claim_place(session, event.id)
+        if claim == capacity.Claim.FULL:
+            last = (
+                await session.execute(
+                    select(func.max(Registration.waiting_list_number)).where(
+                        Registration.event_id == event.id
+                    )
+                )
+            ).scalar_one()
+            number = (last or 0) + 1
+
+    status = RegistrationStatus.waitlisted if number else RegistrationStatus.confirmed
+    registration = Registration(
+        event=event,
+        name=data.name,
+        email=data.email,
+        membership_number=data.membership_number if event.members_only else "",
+        role=data.role,
+        setting=data.setting,
+        access_requirements=list(data.access_requirements),
+        access_details=data.access_details,
+        consents=list(data.consents),
+        status=status,
+        waiting_list_number=number,
+        resend_count=0,
+        attended=False,
+        created_at=now,
+        updated_at=now,
+        confirmed_at=now if status == RegistrationStatus.confirmed else None,
+    )
+    minted = _mint(registration, secret)
+    session.add(registration)
+    await session.flush()
+    position = await place_in_queue(session, registration)
+    await enqueue(
+        session,
+        clock,
+        kind=status.value,  # "confirmed" | "waitlisted"
+        recipient=registration.email,
+        payload=_payload(registration, event, minted, position),
+        dedupe_key=f"registration:{registration.id}:{status.value}",
+    )
+    return Outcome(status=status, position=position, event=event)
+
+
+async def _answer_again(
+    session: AsyncSession, clock: Clock, event: Event, existing: Registration, secret: str
+) -> Outcome:
+    """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would."""
+    existing.resend_count += 1
+    existing.updated_at = clock.now()
+    minted = _mint(existing, secret)
+    await session.flush()
+    await enqueue(
+        session,
+        clock,
+        kind=existing.status.value,
+        recipient=existing.email,
+        payload={
+            **_payload(existing, event, minted, await place_in_queue(session, existing)),
+            "resent": True,
+        },
+        dedupe_key=f"registration:{existing.id}:resend:{existing.resend_count}",
+    )
+    if event.places_left is None or event.places_left > 0:
+        return Outcome(status=RegistrationStatus.confirmed, position=None, event=event)
+    if event.waiting_list_enabled:
+        waiting = await _waiting_count(session, event.id)
+        return Outcome(status=RegistrationStatus.waitlisted, position=waiting + 1, event=event)
+    return Outcome(
+        status=RegistrationStatus.confirmed, position=None, event=event, refused=EventFull()
+    )
+
+
+async def promote_waiting_list(
+    session: AsyncSession, clock: Clock, *, event_id: int, secret: str
+) -> list[Registration]:
+    """Give freed places to the first people waiting, in order, each with a "promoted"
+    email; stops when places run out or nobody is waiting."""
+    await capacity.lock_event(session, event_id)
+    event = await _event(session, event_id)
+    promoted: list[Registration] = []
+    now = clock.now()
+    while True:
+        first = (
+            await session.execute(
+                select(Registration)
+                .where(
+                    Registration.event_id == event_id,
+                    Registration.status == RegistrationStatus.waitlisted,
+                )
+                .order_by(Registration.waiting_list_number)
+                .limit(1)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if first is None:
+            break
+        if await capacity.claim_place(session, event_id) == capacity.Claim.FULL:
+            break
+        first.status = RegistrationStatus.confirmed
+        first.confirmed_at = first.updated_at = now
+        minted = _mint(first, secret)
+        await session.flush()
+        await enqueue(
+            session,
+            clock,
+            kind="promoted",
+            recipient=first.email,
+            payload=_payload(first, event, minted, None),
+            dedupe_key=f"registration:{first.id}:promoted",
+        )
+        promoted.append(first)
+    return promoted
+
+
+async def registration_by_token(session: AsyncSession, *, token: str, secret: str) -> Registration:
+    """The registration behind a management link, with its event; a wrong, old or
+    malformed token is the same ``RegistrationNotFound`` as a missing one."""
+    if not tokens.plausible(token):
+        raise RegistrationNotFound()
+    digest = tokens.token_hash(secret, "manage", token)
+    registration = (
+        await session.execute(
+            select(Registration)
+            .where(Registration.token_hash == digest)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if registration is None or not tokens.matches(secret, "manage", token, registration.token_hash):
+        raise RegistrationNotFound()
+    await session.refresh(registration, ["event"])
+    return registration
+
+
+async def registration_by_join_token(
+    session: AsyncSession, *, token: str, secret: str
+) -> Registration:
+    if not tokens.plausible(token):
+        raise RegistrationNotFound()
+    digest = tokens.token_hash(secret, "join", token)
+    registration = (
+        await session.execute(select(Registration).where(Registration.join_token_hash == digest))
+    ).scalar_one_or_none()
+    if registration is None or not tokens.matches(
+        secret, "join", token, registration.join_token_hash
+    ):
+        raise RegistrationNotFound()
+    await session.refresh(registration, ["event"])
+    return registration
+
+
+async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str) -> CancelOutcome:
+    """Cancel a place by its management token. Cancelling twice changes nothing and says
+    so; a confirmed place freed goes to the first person waiting, in this transaction."""
+    found = await registration_by_token(session, token=token, secret=secret)
+    await capacity.lock_event(session, found.event_id)
+    # Re-read under the lock: a simultaneous cancel of the same place may have won.
+    registration = (
+        await session.execute(
+            select(Registration)
+            .where(Registration.id == found.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    event = await _event(session, registration.event_id)
+    if registration.status == RegistrationStatus.cancelled:
+        return CancelOutcome(registration, event, already_cancelled=True)
+
+    was_confirmed = registration.status == RegistrationStatus.confirmed
+    now = clock.now()
+    registration.status = RegistrationStatus.cancelled
+    registration.cancelled_at = registration.updated_at = now
+    await session.flush()
+    await enqueue(
+        session,
+        clock,
+        kind="cancelled",
+        recipient=registration.email,
+        payload=_payload(registration, event, None, None),
+        dedupe_key=f"registration:{registration.id}:cancelled",
+    )
+    promoted: list[Registration] = []
+    if was_confirmed and await capacity.release_place(session, event.id):
+        promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
+    event = await _event(session, event.id)
+    return CancelOutcome(registration, event, already_cancelled=False, promoted=promoted)
+
+
+async def change_capacity(
+    session: AsyncSession, clock: Clock, *, event_id: int, capacity_: int | None, secret: str
+) -> list[Registration]:
+    """Set an event's capacity (None: unlimited); places it adds go to the waiting list
+    first, in order. Refused below the number already confirmed."""
+    if capacity_ is not None and capacity_ < 0:
+        raise Conflict("Capacity cannot be negative.", code="capacity_negative")
+    if not await capacity.set_capacity(session, event_id, capacity_):
+        raise Conflict(
+            "More people are already confirmed than that capacity allows.",
+            code="capacity_below_confirmed",
+        )
+    return await promote_waiting_list(session, clock, event_id=event_id, secret=secret)
+
+
+@dataclass(frozen=True)
+class SeriesItem:
+    event: Event
+    outcome: Outcome | None
+    refused: RegistrationRefused | None
+
+
+async def register_for_series(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    series_id: int,
+    data: RegistrationInput,
+    secret: str,
+) -> tuple[Series, list[SeriesItem]]:
+    """Register for every future published session of a series, each on its own terms
+    (place, waiting list, or the reason it was refused)."""
+    series = await session.get(Series, series_id)
+    if series is None:
+        raise SeriesNotFound()
+    now = clock.now()
+    sessions = (
+        (
+            await session.execute(
+                select(Event)
+                .where(
+                    Event.series_id == series_id,
+                    Event.status == EventStatus.published,
+                    Event.starts_at > now,
+                )
+                .order_by(Event.starts_at, Event.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if any(event.members_only for event in sessions) and not data.is_valid_membership():
+        raise MembershipRequired()
+    items: list[SeriesItem] = []
+    for event in sessions:
+        try:
+            async with session.begin_nested():
+                outcome = await register(
+                    session, clock, event_id=event.id, data=data, secret=secret
+                )
+        except RegistrationRefused as refusal:
+            items.append(SeriesItem(event=event, outcome=None, refused=refusal))
+            continue
+        items.append(SeriesItem(event=outcome.event, outcome=outcome, refused=outcome.refused))
+    return series, items
+
+
+@dataclass(frozen=True)
+class JoinDecision:
+    """Where a personal joining link leads now: ``url`` to redirect to, or the ``reason``
+    it does not (cancelled, event_cancelled, waitlisted, not_yet, finished, no_link)."""
+
+    url: str | None
+    reason: str
+    opens_at: dt.datetime | None = None
+
+
+def joining_link(
+    registration: Registration, event: Event, now: dt.datetime, *, opens_minutes: int
+) -> JoinDecision:
+    """A personal link redirects to the event's current joining link only while the place
+    is confirmed and the event is on, from ``opens_minutes`` before the start."""
+    opens_at = event.starts_at - dt.timedelta(minutes=opens_minutes)
+    if event.status == EventStatus.cancelled:
+        return JoinDecision(None, "event_cancelled")
+    if registration.status == RegistrationStatus.cancelled:
+        return JoinDecision(None, "cancelled")
+    if registration.status == RegistrationStatus.waitlisted:
+        return JoinDecision(None, "waitlisted")
+    if event.ends_at <= now:
+        return JoinDecision(None, "finished")
+    if now < opens_at:
+        return JoinDecision(None, "not_yet", opens_at)
+    if not event.joining_url:
+        return JoinDecision(None, "no_link")
+    return JoinDecision(event.joining_url, "open", opens_at)
