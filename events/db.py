@@ -16,11 +16,12 @@ SQLite notes, each fixing a real failure:
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Integer, MetaData, String, event
+from sqlalchemy import DateTime, Enum, Integer, MetaData, String, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -65,6 +66,20 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def string_enum(cls: type[enum.StrEnum], name: str, *, length: int = 32) -> Enum:
+    """An enum stored as its values in a plain string column with a CHECK constraint:
+    portable, and adding a value is a constraint change rather than PostgreSQL's ALTER TYPE."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 Pk = Annotated[int, mapped_column(Integer, primary_key=True)]

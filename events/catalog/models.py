@@ -15,7 +15,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from events.db import Base, Pk, Slug, UtcDateTime, UtcTime
+from events.db import Base, Pk, Slug, UtcDateTime, UtcTime, string_enum
 
 
 class EventKind(enum.StrEnum):
@@ -70,20 +69,6 @@ class EventStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
     cancelled = "cancelled"
-
-
-def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
-    # Stored as plain strings with a CHECK constraint: portable, and adding a value is a
-    # constraint change rather than a PostgreSQL ALTER TYPE.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 event_topics = Table(
@@ -215,10 +200,10 @@ class Event(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "kind"))
-    format: Mapped[EventFormat] = mapped_column(_enum(EventFormat, "format"))
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind, "kind"))
+    format: Mapped[EventFormat] = mapped_column(string_enum(EventFormat, "format"))
     status: Mapped[EventStatus] = mapped_column(
-        _enum(EventStatus, "status"), default=EventStatus.draft
+        string_enum(EventStatus, "status"), default=EventStatus.draft
     )
     starts_at: Mapped[UtcTime]
     ends_at: Mapped[UtcTime]

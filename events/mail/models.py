@@ -10,10 +10,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from events.db import Base, Pk, UtcDateTime, UtcTime
+from events.db import Base, Pk, UtcDateTime, UtcTime, string_enum
 
 
 class OutboxStatus(enum.StrEnum):
@@ -31,15 +31,7 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(
-        Enum(
-            OutboxStatus,
-            name="outbox_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-            validate_strings=True,
-        ),
+        string_enum(OutboxStatus, "outbox_status", length=16),
         default=OutboxStatus.pending,
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from events.catalog.models import Event
-from events.db import Base, Pk, UtcDateTime, UtcTime
+from events.db import Base, Pk, UtcDateTime, UtcTime, string_enum
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -77,15 +76,7 @@ class Registration(Base):
     access_details: Mapped[str] = mapped_column(Text, default="")
     consents: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[RegistrationStatus] = mapped_column(
-        Enum(
-            RegistrationStatus,
-            name="registration_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-            validate_strings=True,
-        )
+        string_enum(RegistrationStatus, "registration_status", length=16)
     )
     # Arrival order on the waiting list, 1..n per event; kept after promotion as history.
     waiting_list_number: Mapped[int | None] = mapped_column(Integer)
