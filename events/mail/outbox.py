@@ -9,11 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.clock import Clock
 from events.mail.models import OutboxMessage, OutboxStatus
+
+# Built once: building and cache-keying a statement costs more than running it here.
+_INSERT = {
+    name: insert(OutboxMessage)
+    .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+    .returning(OutboxMessage)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_BY_KEY = select(OutboxMessage).where(OutboxMessage.dedupe_key == bindparam("dedupe_key"))
 
 
 async def enqueue(
@@ -26,24 +37,26 @@ async def enqueue(
     dedupe_key: str,
 ) -> OutboxMessage:
     """Queue one message; a second call with the same ``dedupe_key`` returns the first row
-    unchanged, so replaying a change cannot send its email twice."""
-    existing = (
-        await session.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    unchanged, so replaying a change cannot send its email twice.
+
+    One statement in the usual case: ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING``; the unique index decides, so a simultaneous duplicate cannot slip between
+    a check and an insert. Only a duplicate costs a second statement (reading the first row).
+    """
     now = clock.now()
-    message = OutboxMessage(
-        kind=kind,
-        recipient=recipient,
-        payload=dict(payload),
-        status=OutboxStatus.pending,
-        attempts=0,
-        next_attempt_at=now,
-        dedupe_key=dedupe_key,
-        last_error="",
-        created_at=now,
-    )
-    session.add(message)
-    await session.flush()
-    return message
+    values = {
+        "kind": kind,
+        "recipient": recipient,
+        "payload": dict(payload),
+        "status": OutboxStatus.pending,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "dedupe_key": dedupe_key,
+        "last_error": "",
+        "created_at": now,
+    }
+    statement = _INSERT[session.get_bind().dialect.name]
+    message = (await session.scalars(statement, values)).one_or_none()
+    if message is not None:
+        return message
+    return (await session.scalars(_BY_KEY, {"dedupe_key": dedupe_key})).one()

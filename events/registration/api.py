@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from events.catalog import queries
 from events.registration import service
 from events.registration.limits import address_limit, email_limit
 from events.registration.schemas import RegistrationInput
@@ -46,9 +45,12 @@ async def create_registration(request: Request) -> Response:
     if limited := email_limit(request, data.email):
         return limited
     async with unit_of_work(request, write=True) as session:
-        event = await queries.event_by_slug(session, request.path_params["slug"])
         outcome = await service.register(
-            session, context.clock, event_id=event.id, data=data, secret=context.settings.secret()
+            session,
+            context.clock,
+            slug=request.path_params["slug"],
+            data=data,
+            secret=context.settings.secret(),
         )
     outcome.raise_refusal()
     return JSONResponse(

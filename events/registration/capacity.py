@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from events.catalog.models import Event
+from events.catalog.queries import PUBLIC_STATUSES
 from events.registration.models import Registration, RegistrationStatus
 
 
@@ -45,6 +47,52 @@ async def lock_event(session: AsyncSession, event_id: int) -> None:
     write transaction already holds the database's single write lock)."""
     _require_transaction(session)
     await session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+
+
+# Built once (binding values at execution): on the registration path, building and
+# cache-keying statements cost more than running them.
+_LOCKED = select(Event).with_for_update().execution_options(populate_existing=True)
+_LOCKED_BY_ID = _LOCKED.where(Event.id == bindparam("event_id"))
+_LOCKED_BY_SLUG = _LOCKED.where(Event.slug == bindparam("slug"), Event.status.in_(PUBLIC_STATUSES))
+_CLAIM = (
+    update(Event)
+    .where(Event.id == bindparam("event_id"), Event.places_left > 0)
+    .values(places_left=Event.places_left - 1)
+    .returning(Event.places_left)
+    .execution_options(synchronize_session=False)
+)
+
+
+async def locked_event(
+    session: AsyncSession, *, event_id: int | None = None, slug: str | None = None
+) -> Event | None:
+    """Read the event (by id, or a public one by slug) and lock its row until commit, in one
+    statement (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the write transaction
+    already holds the single write lock). The values read are current
+    (``populate_existing``) and stay current until commit, because every change to places
+    or the waiting list takes this same lock first."""
+    _require_transaction(session)
+    if slug is not None:
+        result = await session.execute(_LOCKED_BY_SLUG, {"slug": slug})
+    else:
+        result = await session.execute(_LOCKED_BY_ID, {"event_id": event_id})
+    return result.scalar_one_or_none()
+
+
+async def claim_locked(session: AsyncSession, event: Event) -> Claim:
+    """``claim_place`` for an event read by ``locked_event`` in this transaction: its
+    ``places_left`` cannot change under the lock, so an unlimited or full event needs no
+    statement; otherwise the same conditional UPDATE decides, and the object is kept current."""
+    _require_transaction(session)
+    if event.places_left is None:
+        return Claim.UNLIMITED
+    if event.places_left <= 0:
+        return Claim.FULL
+    row = (await session.execute(_CLAIM, {"event_id": event.id})).one_or_none()
+    if row is None:  # pragma: no cover - only if the lock was not taken as documented
+        return Claim.FULL
+    set_committed_value(event, "places_left", row[0])
+    return Claim.CLAIMED
 
 
 async def claim_place(session: AsyncSession, event_id: int) -> Claim:

@@ -4,7 +4,7 @@ Services take ``(session, clock, ...)``, flush and never commit; the caller's un
 commits the registration, its place and its outbox rows together, or none of them.
 
 Ordering: every change to one event's places or waiting list first takes that event's lock
-(``capacity.claim_place`` / ``capacity.lock_event``), so waiting-list numbers are handed out
+(``capacity.locked_event`` / ``capacity.lock_event``), so waiting-list numbers are handed out
 1, 2, 3 ... in arrival order and promotions take the first in line, whatever the concurrency.
 
 Tokens: each email that carries links gets freshly minted management and joining tokens (the
@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.errors import EventNotFound, SeriesNotFound
@@ -111,21 +110,34 @@ async def _event(session: AsyncSession, event_id: int) -> Event:
     return event
 
 
+_ACTIVE = (
+    select(Registration)
+    .where(
+        Registration.event_id == bindparam("event_id"),
+        Registration.email == bindparam("email"),
+        Registration.status != RegistrationStatus.cancelled,
+    )
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+# The next waiting-list number and how many are waiting now, in one statement.
+_QUEUE = select(
+    func.max(Registration.waiting_list_number),
+    func.count(Registration.id).filter(Registration.status == RegistrationStatus.waitlisted),
+).where(Registration.event_id == bindparam("event_id"))
+
+
 async def _active(session: AsyncSession, event_id: int, email: str) -> Registration | None:
-    """The active registration for this email, locked: a simultaneous repeat waits, so each
-    re-send gets its own count (and dedupe key) and the newest link is the one emailed."""
-    return (
-        await session.execute(
-            select(Registration)
-            .where(
-                Registration.event_id == event_id,
-                Registration.email == email,
-                Registration.status != RegistrationStatus.cancelled,
-            )
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    """The active registration for this email, locked. ``register`` calls this under the
+    event's lock, so a simultaneous repeat waits: each re-send gets its own count (and dedupe
+    key) and the newest link is the one emailed.
+
+    A statement of its own, after the lock: joined into the locking SELECT, PostgreSQL
+    (READ COMMITTED) would re-check only the locked event row once the lock is granted and
+    return the registrations as they were before the wait, missing a simultaneous repeat's
+    committed row (``test_same_email_registering_simultaneously_gets_one_place`` caught it)."""
+    result = await session.execute(_ACTIVE, {"event_id": event_id, "email": email})
+    return result.scalar_one_or_none()
 
 
 async def place_in_queue(session: AsyncSession, registration: Registration) -> int | None:
@@ -187,53 +199,50 @@ async def register(
     session: AsyncSession,
     clock: Clock,
     *,
-    event_id: int,
+    event_id: int | None = None,
+    slug: str | None = None,
     data: RegistrationInput,
     secret: str,
 ) -> Outcome:
     """Register one person: a confirmed place if one is left, else the waiting list (if the
-    event has one), else ``EventFull``. An email already registered gets no second place."""
+    event has one), else ``EventFull``. An email already registered gets no second place.
+
+    The event is named by ``event_id`` or by ``slug`` (a public event only: a draft is as
+    absent as a missing one). It is read and locked in one statement before anything else,
+    so every registration for one event runs one at a time from here to commit: the check
+    for an active registration with this email cannot race a simultaneous one (the partial
+    unique index stays as the database's guarantee), and waiting-list numbers follow
+    arrival order."""
+    if (event_id is None) == (slug is None):
+        raise TypeError("register() needs exactly one of event_id and slug")
     now = clock.now()
-    event = await _event(session, event_id)
+    event = await capacity.locked_event(session, event_id=event_id, slug=slug)
+    if event is None:
+        raise EventNotFound()
     check_can_register(event, now, data)
 
     existing = await _active(session, event.id, data.email)
     if existing is not None:
         return await _answer_again(session, clock, event, existing, secret)
-
-    try:
-        # A savepoint: if a simultaneous request for the same email wins the partial unique
-        # index, its place claim is undone with it and that person is answered as a repeat.
-        async with session.begin_nested():
-            return await _new_registration(session, clock, event, data, secret)
-    except IntegrityError:
-        existing = await _active(session, event.id, data.email)
-        if existing is None:
-            raise
-        return await _answer_again(session, clock, event, existing, secret)
+    return await _new_registration(session, clock, event, data, secret)
 
 
 async def _new_registration(
     session: AsyncSession, clock: Clock, event: Event, data: RegistrationInput, secret: str
 ) -> Outcome:
+    """Called with the event's lock held (``register``)."""
     now = clock.now()
-    claim = await capacity.claim_place(session, event.id)
+    claim = await capacity.claim_locked(session, event)
     number: int | None = None
+    position: int | None = None
     if claim == capacity.Claim.FULL:
         if not event.waiting_list_enabled:
             raise EventFull()
-        # Join the queue under the event's lock; a place freed meanwhile is taken instead.
-        await capacity.lock_event(session, event.id)
-        claim = await capacity.claim_place(session, event.id)
-        if claim == capacity.Claim.FULL:
-            last = (
-                await session.execute(
-                    select(func.max(Registration.waiting_list_number)).where(
-                        Registration.event_id == event.id
-                    )
-                )
-            ).scalar_one()
-            number = (last or 0) + 1
+        # Under the event's lock no place can be freed meanwhile, and numbers are handed
+        # out one at a time: the next number, and how many are waiting ahead.
+        last, waiting = (await session.execute(_QUEUE, {"event_id": event.id})).one()
+        number = (last or 0) + 1
+        position = int(waiting) + 1
 
     status = RegistrationStatus.waitlisted if number else RegistrationStatus.confirmed
     registration = Registration(
@@ -257,7 +266,6 @@ async def _new_registration(
     minted = _mint(registration, secret)
     session.add(registration)
     await session.flush()
-    position = await place_in_queue(session, registration)
     await enqueue(
         session,
         clock,

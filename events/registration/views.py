@@ -89,11 +89,10 @@ async def register(request: Request) -> Response:
         return limited
     try:
         async with unit_of_work(request, write=True) as session:
-            event = await queries.event_by_slug(session, slug)
             outcome = await service.register(
                 session,
                 context.clock,
-                event_id=event.id,
+                slug=slug,
                 data=data,
                 secret=context.settings.secret(),
             )

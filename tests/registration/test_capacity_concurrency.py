@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
@@ -155,6 +156,21 @@ async def _racy_claim(session: object, event_id: int) -> capacity.Claim:
     return capacity.Claim.CLAIMED
 
 
+async def _unlocked_event(
+    session: object, *, event_id: int | None = None, **_: Any
+) -> Event | None:
+    """What the guard prevents, part one: read the event without taking its lock."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(session, AsyncSession)
+    query = select(Event).where(Event.id == event_id).execution_options(populate_existing=True)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _racy_claim_of(session: object, event: Event) -> capacity.Claim:
+    return await _racy_claim(session, event.id)
+
+
 async def _register_concurrently(
     make: Factory, event_id: int, *, write_lock: bool
 ) -> tuple[int, int]:
@@ -190,10 +206,13 @@ async def test_guarded_claim_never_overbooks_when_sessions_race(make: Factory) -
 async def test_race_is_visible_when_the_guard_is_disabled(
     make: Factory, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Control: without the atomic claim (and, on SQLite, without BEGIN IMMEDIATE) the same
-    harness sees the race: PostgreSQL overbooks (lost updates under READ COMMITTED); SQLite's
-    snapshot check turns the collisions into failed registrations ("database is locked")."""
+    """Control: without the event lock and the atomic claim (and, on SQLite, without BEGIN
+    IMMEDIATE) the same harness sees the race: PostgreSQL overbooks (lost updates under READ
+    COMMITTED); SQLite's snapshot check turns the collisions into failed registrations
+    ("database is locked")."""
     monkeypatch.setattr(capacity, "claim_place", _racy_claim)
+    monkeypatch.setattr(capacity, "locked_event", _unlocked_event)
+    monkeypatch.setattr(capacity, "claim_locked", _racy_claim_of)
     event = await make.event(capacity=10)
     confirmed, failed = await _register_concurrently(make, event.id, write_lock=False)
     if database.engine.dialect.name == "postgresql":
