@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,7 +22,7 @@ from events.registration.api import routes as registration_api_routes
 from events.registration.routes import routes as registration_routes
 from events.registration.schemas import CHOICES as REGISTRATION_CHOICES
 from events.resources import static_dir
-from events.web.cache import PageCache
+from events.web.cache import CachedPages, CachedResponse, PageCache
 from events.web.context import AppContext
 from events.web.csrf import Csrf, CsrfMiddleware
 from events.web.errors import EXCEPTION_HANDLERS
@@ -54,8 +55,13 @@ def create_app(
         lifespan=lifespan,
     )
 
+    @lru_cache(maxsize=8192)
+    def _path(name: str, params: tuple[tuple[str, str], ...]) -> str:
+        # Starlette tries each route in turn, raising NoMatchFound on the others: remember.
+        return str(app.url_path_for(name, **dict(params)))
+
     def url(name: str, /, **params: Any) -> str:
-        return str(app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
+        return _path(name, tuple(sorted((k, str(v)) for k, v in params.items())))
 
     csrf = Csrf(settings.secret)
     renderer = Renderer(
@@ -70,15 +76,18 @@ def create_app(
             "nav": "",
         }
     )
+    cache: PageCache[CachedResponse] = PageCache(settings.page_cache_seconds)
     app.state.context = AppContext(
         settings=settings,
         database=database,
         clock=clock or SystemClock(),
         renderer=renderer,
-        cache=PageCache(settings.page_cache_seconds),
+        cache=cache,
     )
     app.state.csrf = csrf
     app.state.rate_limiter = RateLimiter.from_settings(settings)
+    # Innermost: a cached page is answered before routing, then CSRF and headers apply.
+    app.add_middleware(CachedPages, cache=cache)
     app.add_middleware(CsrfMiddleware, csrf=csrf, https=settings.base_url.startswith("https://"))
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     return app

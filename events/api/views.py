@@ -9,8 +9,6 @@ a hit costs no parsing, no query and no serialization. Errors are raised, never 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,19 +17,10 @@ from events.api import openapi, schemas
 from events.catalog import queries
 from events.catalog.schemas import Cursor, ListingFilters, parse_listing
 from events.web.context import app_context
+from events.web.pages import cached_json
 from events.web.uow import unit_of_work
 
-JSON = "application/json"
 CAMPAIGN_PARAMETERS = ("region", "place")
-
-
-async def cached_json(request: Request, build: Callable[[], Awaitable[bytes]]) -> Response:
-    """This URL's JSON from the cache, or from ``build`` when missing or expired."""
-    scope = request.scope
-    # From the raw scope: building request.url on every hit costs more than the lookup.
-    key = f"{scope['path']}?{scope['query_string'].decode('latin-1')}"
-    body = await app_context(request).cache.get_or_build(key, build)
-    return Response(body, media_type=JSON)
 
 
 def _page_link(

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events.catalog import queries
-from events.catalog.schemas import parse_listing
+from events.catalog.schemas import ListingFilters, parse_listing
 from events.errors import InvalidInput
 from events.web.context import app_context
 from events.web.pages import cached_html
@@ -35,17 +35,20 @@ async def home(request: Request) -> Response:
     return await cached_html(request, build)
 
 
+def _lenient_filters(request: Request) -> tuple[ListingFilters, dict[str, str]]:
+    """The filters that could be read, and a message for each that could not: the page still
+    answers, with the unreadable filters named next to their fields."""
+    try:
+        return parse_listing(request.query_params), {}
+    except InvalidInput as exc:
+        return parse_listing(_without(request, exc.fields)), exc.fields
+
+
 async def listing(request: Request) -> Response:
     context = app_context(request)
-    try:
-        filters = parse_listing(request.query_params)
-        errors: dict[str, str] = {}
-    except InvalidInput as exc:
-        # The listing still answers, with the unreadable filters named next to their fields.
-        filters = parse_listing(_without(request, exc.fields))
-        errors = exc.fields
 
-    async def build(session: AsyncSession, now: dt.datetime) -> str:
+    async def build(session: AsyncSession, now: dt.datetime) -> tuple[str, int]:
+        filters, errors = _lenient_filters(request)
         page = await queries.event_listing(
             session,
             filters,
@@ -53,7 +56,7 @@ async def listing(request: Request) -> Response:
             zone=context.settings.zone,
             per_page=filters.per_page or context.settings.page_size,
         )
-        return context.renderer.render(
+        html = context.renderer.render(
             "catalog/listing.html",
             now=now,
             filters=filters,
@@ -63,8 +66,9 @@ async def listing(request: Request) -> Response:
             regions=await queries.regions(session),
             provisions=await queries.access_provisions(session),
         )
+        return html, 422 if errors else 200
 
-    return await cached_html(request, build, status_code=422 if errors else 200)
+    return await cached_html(request, build)
 
 
 def _without(request: Request, bad: dict[str, str]) -> QueryParams:
@@ -134,15 +138,9 @@ async def series_page(request: Request) -> Response:
 async def campaign_page(request: Request) -> Response:
     context = app_context(request)
     slug = request.path_params["slug"]
-    params = request.query_params
-    try:
-        filters = parse_listing(params)
-        errors: dict[str, str] = {}
-    except InvalidInput as exc:
-        filters = parse_listing(_without(request, exc.fields))
-        errors = exc.fields
 
     async def build(session: AsyncSession, now: dt.datetime) -> str:
+        filters, errors = _lenient_filters(request)
         campaign = await queries.campaign_by_slug(session, slug)
         found = await queries.campaign_events(
             session, campaign, region=filters.region, place=filters.place

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database
-from events.web.cache import PageCache
+from events.web.cache import CachedResponse, PageCache
 from events.web.templating import Renderer
 
 
@@ -19,7 +19,7 @@ class AppContext:
     database: Database
     clock: Clock
     renderer: Renderer
-    cache: PageCache[bytes]
+    cache: PageCache[CachedResponse]
 
 
 def app_context(request: Request) -> AppContext:

@@ -7,24 +7,43 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 
+from events.web.cache import CachedResponse, cache_key
 from events.web.context import app_context
 from events.web.uow import unit_of_work
 
-Build = Callable[[AsyncSession, dt.datetime], Awaitable[str]]  # returns the page's HTML
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+
+# Returns the page's HTML, or the HTML and a status (a listing with unreadable filters: 422).
+Build = Callable[[AsyncSession, dt.datetime], Awaitable[str | tuple[str, int]]]
 
 
-async def cached_html(request: Request, build: Build, *, status_code: int = 200) -> HTMLResponse:
+def _response(cached: CachedResponse) -> Response:
+    return Response(cached.body, status_code=cached.status, media_type=cached.media_type)
+
+
+async def cached_html(request: Request, build: Build) -> Response:
     """Serve the page for this URL from the cache, building it (in one read-only unit of
-    work) when it is missing or older than the cache's time to live."""
+    work) when it is missing or older than the cache's time to live. Everything the page
+    depends on must come from the URL: the cache key is its path and query."""
     context = app_context(request)
-    key = f"{request.url.path}?{request.url.query}"
 
-    async def render() -> bytes:
+    async def render() -> CachedResponse:
         async with unit_of_work(request) as session:
-            html = await build(session, context.clock.now())
-        return html.encode()
+            page = await build(session, context.clock.now())
+        html, status = page if isinstance(page, tuple) else (page, 200)
+        return CachedResponse(status, HTML, html.encode())
 
-    html = await context.cache.get_or_build(key, render)
-    return HTMLResponse(html, status_code=status_code)
+    return _response(await context.cache.get_or_build(cache_key(request.scope), render))
+
+
+async def cached_json(request: Request, build: Callable[[], Awaitable[bytes]]) -> Response:
+    """This URL's JSON from the cache, or from ``build`` when missing or expired."""
+
+    async def render() -> CachedResponse:
+        return CachedResponse(200, JSON, await build())
+
+    cache = app_context(request).cache
+    return _response(await cache.get_or_build(cache_key(request.scope), render))
