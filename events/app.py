@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from events.api.routes import routes as api_routes
+from events.calendar.routes import routes as calendar_routes
 from events.catalog.routes import routes as catalog_routes
 from events.catalog.service import availability_text, registration_state
 from events.clock import Clock, SystemClock
@@ -38,6 +40,7 @@ def create_app(
 ) -> Starlette:
     database = database or Database.from_url(settings.database_url)
     routes: list[BaseRoute] = [
+        *calendar_routes,  # first: /events/{slug}.ics before catalog's /events/{slug}
         *registration_routes,
         *catalog_routes,
         Mount("/api/v1", routes=[*registration_api_routes, *api_routes], name="api"),
@@ -46,7 +49,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with _mail_worker(settings, database, clock or SystemClock()):
+            yield
         await database.dispose()
 
     app = Starlette(
@@ -91,6 +95,26 @@ def create_app(
     app.add_middleware(CsrfMiddleware, csrf=csrf, https=settings.base_url.startswith("https://"))
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     return app
+
+
+@asynccontextmanager
+async def _mail_worker(settings: Settings, database: Database, clock: Clock) -> AsyncIterator[None]:
+    """On the embedded set-up (``settings.runs_worker_in_process``) the app sends its own
+    mail, so a newcomer sees it arrive; deployments run ``events worker`` instead."""
+    if not settings.runs_worker_in_process:
+        yield
+        return
+    from events.mail.worker import Worker
+
+    stop = asyncio.Event()
+    worker = Worker(database, clock, settings)
+    task = asyncio.create_task(worker.run(stop), name="events-mail-worker")
+    log.info("mail worker %s running in this process", worker.worker_id)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def create_app_from_environment() -> Starlette:

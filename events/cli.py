@@ -1,4 +1,4 @@
-"""The ``events`` command: serve, db upgrade|check, seed-demo.
+"""The ``events`` command: serve, worker, db upgrade|check, seed-demo.
 
 Each command builds Settings once, opens what it needs, and reports in one line; a wrong
 setting stops it with one line naming the variable.
@@ -105,6 +105,57 @@ async def _seed_if_empty(settings: Settings) -> bool:
                 return False
             await demo.seed(session, SystemClock(), zone=settings.timezone)
             return True
+    finally:
+        await database.dispose()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--batch-size", type=click.IntRange(1, 1000), help="Messages claimed at a time.")
+@_friendly
+def worker(once: bool, batch_size: int | None) -> None:
+    """Send queued email (the outbox) until stopped; a line per batch."""
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    if batch_size is not None:
+        settings = settings.model_copy(update={"worker_batch_size": batch_size})
+    total = asyncio.run(_work(settings, once))
+    click.echo(f"events: worker stopped: {total}")
+
+
+async def _work(settings: Settings, once: bool) -> str:
+    import signal
+    from urllib.parse import urlsplit
+
+    from events.clock import SystemClock
+    from events.db import Database
+    from events.mail.worker import BatchResult, Worker
+
+    def report(result: BatchResult) -> None:
+        click.echo(f"events: batch: {result.line()}")
+
+    database = Database.from_url(settings.database_url)
+    try:
+        mailer = Worker(database, SystemClock(), settings)
+        parts = urlsplit(settings.mail_url)
+        target = parts.path if parts.scheme == "file" else f"{parts.scheme}://{parts.hostname}"
+        click.echo(f"events: worker {mailer.worker_id} sending to {target}")
+        if once:
+            return (await mailer.drain(report)).line()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        totals: list[BatchResult] = []
+
+        def count(result: BatchResult) -> None:
+            totals.append(result)
+            report(result)
+
+        await mailer.run(stop, count)
+        return sum(totals, BatchResult()).line()
     finally:
         await database.dispose()
 

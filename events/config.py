@@ -8,6 +8,7 @@ command line prints before exiting.
 from __future__ import annotations
 
 import secrets
+from email.utils import parseaddr
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -48,6 +49,19 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # A personal joining link starts redirecting this long before the event starts.
     joining_opens_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 30
+    # Mail: where messages go. ``file:///folder`` writes one .eml per message (the default,
+    # ./outbox); ``smtp://user:pass@host:587`` (STARTTLS when offered) or ``smtps://`` (TLS).
+    mail_url: str = Field(default_factory=lambda: (Path.cwd() / "outbox").as_uri())
+    mail_from: str = "Events <events@localhost>"
+    # The outbox worker. In process: None means "yes on SQLite outside tests" (a newcomer's
+    # ``events serve`` sends mail); deployments on PostgreSQL run ``events worker`` instead.
+    worker_in_process: bool | None = None
+    worker_batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    worker_lease_seconds: Annotated[int, Field(ge=10)] = 300
+    worker_poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
+    mail_retry_max_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
+    mail_max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
 
     @field_validator("database_url")
     @classmethod
@@ -58,6 +72,35 @@ class Settings(BaseSettings):
                 f"unsupported database {scheme or value!r}; use sqlite:///path or "
                 "postgresql://user@host/dbname"
             )
+        return value
+
+    @field_validator("mail_url")
+    @classmethod
+    def _mail_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme == "file":
+            if not parts.path:
+                raise ValueError("a file:// mail URL needs a folder, e.g. file:///srv/outbox")
+            return value
+        if parts.scheme in {"smtp", "smtps"}:
+            if not parts.hostname:
+                raise ValueError(f"{parts.scheme}:// mail URL needs a host")
+            try:
+                parts.port  # noqa: B018 - raises on a malformed port
+            except ValueError:
+                raise ValueError("the mail URL's port is not a number") from None
+            return value
+        raise ValueError(
+            f"unsupported mail URL {parts.scheme or value!r}; use file:///folder, "
+            "smtp://user:pass@host:587 or smtps://user:pass@host:465"
+        )
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        _name, address = parseaddr(value)
+        if "@" not in address or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError(f"{value!r} is not an address, e.g. Events <events@example.org>")
         return value
 
     @field_validator("trusted_proxies")
@@ -110,6 +153,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        """Whether ``events serve`` sends mail itself (see ``worker_in_process``)."""
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.is_sqlite and self.env != "test"
 
     def secret(self) -> str:
         """The signing secret. In development an unset key is generated once and kept in a

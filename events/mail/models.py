@@ -40,3 +40,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[UtcTime]
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # The worker's lease: a row claimed until this instant is another worker's; after it,
+    # (the claimant presumably died) the row is due again.
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str] = mapped_column(String(120), default="")
+    # The Message-ID the email carried (stable per row; see mail/compose.py).
+    message_id: Mapped[str] = mapped_column(String(250), default="")

@@ -1,0 +1,1 @@
+"""Calendar: .ics downloads, subscription feeds, the private feed and invites."""

@@ -1,0 +1,16 @@
+"""Calendar routes. Listed before the catalogue's in ``events/app.py``: ``/events/{slug}.ics``
+would otherwise be taken by ``/events/{slug}`` as a slug ending in ".ics"."""
+
+from starlette.routing import BaseRoute, Route
+
+from events.calendar import views
+
+routes: list[BaseRoute] = [
+    Route("/events/{slug}.ics", views.event_download, name="calendar:event"),
+    Route("/calendar.ics", views.listing_feed, name="calendar:listing"),
+    Route("/topics/{slug}/calendar.ics", views.topic_feed, name="calendar:topic"),
+    Route("/series/{slug}/calendar.ics", views.series_feed, name="calendar:series"),
+    Route("/campaigns/{slug}/calendar.ics", views.campaign_feed, name="calendar:campaign"),
+    Route("/r/{token}/calendar.ics", views.private_feed, name="calendar:private"),
+    Route("/r/{token}/calendar/{event_id:int}/join", views.private_join, name="calendar:join"),
+]

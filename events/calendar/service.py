@@ -1,0 +1,183 @@
+"""Which events a calendar holds, and what its ETag and Last-Modified are made of.
+
+A public feed holds the public events (published or cancelled, never drafts) that ended in
+the last 90 days or have not ended yet; cancelled ones stay so that subscribers see them go.
+Its freshness is one aggregate query (count, latest ``updated_at``, sum of ids and of
+sequences), cheap enough to answer a conditional request without loading any event.
+
+The private feed of a registrant holds the events of every confirmed place held under the
+email behind their management link (the holder of that link is the holder of the email).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events.catalog import queries
+from events.catalog.models import Event, EventStatus, event_topics
+from events.registration import service as registration_service
+from events.registration.errors import RegistrationNotFound
+from events.registration.models import Registration, RegistrationStatus
+
+WINDOW = dt.timedelta(days=90)
+PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
+# Bump when the serialised form changes, so every ETag changes with it.
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A public feed: its cache key, its calendar name and its page's route."""
+
+    key: str
+    name: str
+    condition: ColumnElement[bool] | None = None
+
+
+@dataclass(frozen=True)
+class FeedStamp:
+    """What a feed's ETag and Last-Modified are derived from."""
+
+    count: int
+    last_changed: dt.datetime | None
+    id_sum: int
+    sequence_sum: int
+
+    def etag(self, key: str) -> str:
+        text = f"{FORMAT_VERSION}|{key}|{self.count}|{self.last_changed}|{self.id_sum}|"
+        text += str(self.sequence_sum)
+        return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class EventKey:
+    """The identity of one event's serialised VEVENT: it changes whenever the event does."""
+
+    id: int
+    updated_at: dt.datetime
+    ical_sequence: int
+
+
+def _conditions(selection: Selection, now: dt.datetime) -> list[ColumnElement[bool]]:
+    conditions = [Event.status.in_(PUBLIC_STATUSES), Event.ends_at >= now - WINDOW]
+    if selection.condition is not None:
+        conditions.append(selection.condition)
+    return conditions
+
+
+def whole_listing() -> Selection:
+    return Selection("all", "Events")
+
+
+async def topic_selection(session: AsyncSession, slug: str) -> Selection:
+    topic = await queries.topic_by_slug(session, slug)
+    condition = exists().where(
+        event_topics.c.event_id == Event.id, event_topics.c.topic_id == topic.id
+    )
+    return Selection(f"topic:{topic.id}", f"Events: {topic.name}", condition)
+
+
+async def series_selection(session: AsyncSession, slug: str) -> Selection:
+    series = await queries.series_by_slug(session, slug)
+    return Selection(f"series:{series.id}", series.title, Event.series_id == series.id)
+
+
+async def campaign_selection(session: AsyncSession, slug: str) -> Selection:
+    campaign = await queries.campaign_by_slug(session, slug)
+    return Selection(f"campaign:{campaign.id}", campaign.title, Event.campaign_id == campaign.id)
+
+
+async def feed_stamp(session: AsyncSession, selection: Selection, now: dt.datetime) -> FeedStamp:
+    query = select(
+        func.count(Event.id),
+        func.max(Event.updated_at),
+        func.coalesce(func.sum(Event.id), 0),
+        func.coalesce(func.sum(Event.ical_sequence), 0),
+    ).where(*_conditions(selection, now))
+    count, last, id_sum, sequence_sum = (await session.execute(query)).one()
+    if isinstance(last, str):  # SQLite returns an aggregate of a DateTime column as text
+        last = dt.datetime.fromisoformat(last)
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    return FeedStamp(int(count), last, int(id_sum), int(sequence_sum))
+
+
+async def feed_keys(
+    session: AsyncSession, selection: Selection, now: dt.datetime
+) -> list[EventKey]:
+    """The feed's events in order, as keys only (the serialised VEVENTs are kept by key)."""
+    query = (
+        select(Event.id, Event.updated_at, Event.ical_sequence)
+        .where(*_conditions(selection, now))
+        .order_by(Event.starts_at, Event.id)
+    )
+    return [EventKey(*row) for row in (await session.execute(query)).all()]
+
+
+async def events_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Event]:
+    """Whole rows for the events whose VEVENT is not kept yet (no relationships needed)."""
+    found: list[Event] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = select(Event).where(Event.id.in_(chunk))
+        found.extend((await session.execute(query)).scalars().all())
+    return found
+
+
+async def event_download(session: AsyncSession, slug: str) -> Event:
+    """A public event (published or cancelled) for its ``.ics`` download."""
+    return await queries.event_by_slug(session, slug)
+
+
+@dataclass(frozen=True)
+class PrivatePlace:
+    registration: Registration
+    event: Event
+
+
+async def private_places(
+    session: AsyncSession, *, token: str, secret: str, now: dt.datetime
+) -> tuple[Registration, list[PrivatePlace]]:
+    """The confirmed places held under the email behind a management link, with their
+    events (public ones, in the feed window). A wrong or old token is ``RegistrationNotFound``
+    like a missing one."""
+    holder = await registration_service.registration_by_token(session, token=token, secret=secret)
+    query = (
+        select(Registration, Event)
+        .join(Event, Event.id == Registration.event_id)
+        .where(
+            Registration.email == holder.email,
+            Registration.status == RegistrationStatus.confirmed,
+            Event.status.in_(PUBLIC_STATUSES),
+            Event.ends_at >= now - WINDOW,
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+    rows = (await session.execute(query)).all()
+    return holder, [PrivatePlace(registration, event) for registration, event in rows]
+
+
+async def private_place(
+    session: AsyncSession, *, token: str, secret: str, event_id: int
+) -> tuple[Registration, Event]:
+    """One place of the private feed by event, for its personal joining redirect."""
+    holder = await registration_service.registration_by_token(session, token=token, secret=secret)
+    query = (
+        select(Registration, Event)
+        .join(Event, Event.id == Registration.event_id)
+        .where(
+            Registration.email == holder.email,
+            Registration.event_id == event_id,
+            Registration.status != RegistrationStatus.cancelled,
+        )
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise RegistrationNotFound()
+    return row[0], row[1]

@@ -1,0 +1,383 @@
+"""The outbox worker: claims due messages, composes them, sends them, records the outcome.
+The only code that talks SMTP.
+
+A batch, step by step:
+
+1. **Claim** (one short transaction): mark up to ``batch_size`` due rows as ours until
+   ``now + lease``. On PostgreSQL the candidate rows are selected ``FOR UPDATE SKIP
+   LOCKED``, so simultaneous workers claim disjoint batches without waiting on each other;
+   on SQLite the same conditional ``UPDATE ... WHERE id IN (due rows) RETURNING id`` runs
+   under ``BEGIN IMMEDIATE``, one writer at a time. A row is due when pending, its
+   ``next_attempt_at`` has come, and no live lease holds it: a worker that died mid-batch
+   leaves leases that expire, and the rows are sent by whoever claims next.
+2. **Send** over one transport connection (``transport.Transport``).
+3. **Record** each outcome in its own transaction right after the server answers, so a crash
+   re-sends at most the message in flight (with the same Message-ID):
+   sent (raw tokens removed from the payload), retried with exponential back-off (4xx,
+   connection trouble), or failed with the server's answer (5xx, or a row that cannot be
+   composed). Tokens are removed from failed rows too: nothing will use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events.catalog.models import Event
+from events.clock import Clock
+from events.config import Settings
+from events.db import Database, unit_of_work
+from events.mail.compose import CalendarPart, ComposeError, Outgoing, compose, message_id
+from events.mail.invites import registration_invite
+from events.mail.models import OutboxMessage, OutboxStatus
+from events.mail.transport import (
+    DeliveryError,
+    PermanentFailure,
+    Transport,
+    transport_from_url,
+)
+from events.registration.models import Registration
+from events.registration.schemas import ACCESS_NEEDS
+
+log = logging.getLogger("events.mail")
+
+# Payload keys holding raw secrets (management and joining tokens): dropped once sent.
+SECRET_KEYS = ("manage_token", "join_token")
+
+InviteBuilder = Callable[[Outgoing, Event, Registration | None, str], CalendarPart | None]
+"""The calendar hook: (row, event, registration, base_url) -> the invite part, or None."""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    batch_size: int = 50
+    lease: dt.timedelta = dt.timedelta(minutes=5)
+    retry_base: dt.timedelta = dt.timedelta(minutes=1)
+    retry_max: dt.timedelta = dt.timedelta(hours=6)
+    max_attempts: int = 10
+    poll_seconds: float = 2.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerOptions:
+        return cls(
+            batch_size=settings.worker_batch_size,
+            lease=dt.timedelta(seconds=settings.worker_lease_seconds),
+            retry_base=dt.timedelta(seconds=settings.mail_retry_base_seconds),
+            retry_max=dt.timedelta(seconds=settings.mail_retry_max_seconds),
+            max_attempts=settings.mail_max_attempts,
+            poll_seconds=settings.worker_poll_seconds,
+        )
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """Delay after the ``attempts``-th failed try: base, 2x base, 4x base ... capped."""
+        delay: dt.timedelta = self.retry_base * (2 ** max(attempts - 1, 0))
+        return min(delay, self.retry_max)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def __add__(self, other: BatchResult) -> BatchResult:
+        return BatchResult(
+            self.claimed + other.claimed,
+            self.sent + other.sent,
+            self.retried + other.retried,
+            self.failed + other.failed,
+        )
+
+    def line(self) -> str:
+        return (
+            f"claimed {self.claimed}, sent {self.sent}, retried {self.retried}, "
+            f"failed {self.failed}"
+        )
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _without_secrets(payload: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in payload.items() if key not in SECRET_KEYS}
+
+
+@dataclass
+class _Loaded:
+    row: OutboxMessage
+    outgoing: Outgoing
+    event: Event | None
+    registration: Registration | None
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        transport: Transport | None = None,
+        options: WorkerOptions | None = None,
+        worker_id: str | None = None,
+        invites: InviteBuilder | None = registration_invite,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.settings = settings
+        self.transport = transport or transport_from_url(settings.mail_url)
+        self.options = options or WorkerOptions.from_settings(settings)
+        self.worker_id = worker_id or new_worker_id()
+        self.invites = invites
+
+    async def claim(self) -> list[int]:
+        """Lease up to ``batch_size`` due rows to this worker; their ids, oldest first."""
+        now = self.clock.now()
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.pending,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self.options.batch_size)
+            # PostgreSQL: skip rows another worker is claiming right now (SQLite: no-op;
+            # BEGIN IMMEDIATE already makes this transaction the only writer).
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(claimed_until=now + self.options.lease, claimed_by=self.worker_id)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with unit_of_work(self.database.writer) as session:
+            return sorted((await session.scalars(claim)).all())
+
+    async def _load(self, ids: Sequence[int]) -> list[_Loaded]:
+        async with self.database.reader() as session:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.id.in_(ids))
+                        .order_by(OutboxMessage.id)
+                    )
+                ).all()
+            )
+            event_ids = {r.payload.get("event_id") for r in rows} - {None}
+            registration_ids = {r.payload.get("registration_id") for r in rows} - {None}
+            events = {
+                e.id: e
+                for e in (await session.scalars(select(Event).where(Event.id.in_(event_ids))))
+            }
+            registrations = {
+                r.id: r
+                for r in await session.scalars(
+                    select(Registration).where(Registration.id.in_(registration_ids))
+                )
+            }
+        return [
+            _Loaded(
+                row=row,
+                outgoing=Outgoing(
+                    id=row.id,
+                    kind=row.kind,
+                    recipient=row.recipient,
+                    payload=row.payload,
+                    dedupe_key=row.dedupe_key,
+                    created_at=row.created_at,
+                ),
+                event=events.get(row.payload.get("event_id")),  # type: ignore[arg-type]
+                registration=registrations.get(row.payload.get("registration_id")),  # type: ignore[arg-type]
+            )
+            for row in rows
+        ]
+
+    def _compose(self, item: _Loaded) -> EmailMessage:
+        if item.event is None:
+            raise ComposeError("the event this message is about no longer exists")
+        registration = item.registration
+        codes = registration.access_requirements if registration is not None else []
+        calendar = (
+            self.invites(item.outgoing, item.event, registration, self.settings.base_url)
+            if self.invites is not None
+            else None
+        )
+        return compose(
+            item.outgoing,
+            event=item.event,
+            mail_from=self.settings.mail_from,
+            base_url=self.settings.base_url,
+            access_requirements=[ACCESS_NEEDS.get(code, code) for code in codes],
+            access_details=registration.access_details if registration is not None else "",
+            calendar=calendar,
+        )
+
+    async def run_batch(self) -> BatchResult:
+        """Claim, send and record one batch. An empty result means nothing was due."""
+        ids = await self.claim()
+        if not ids:
+            return BatchResult()
+        items = await self._load(ids)
+        sent = retried = failed = 0
+        sender = self.settings.mail_from
+        async with self.transport as transport:
+            for index, item in enumerate(items):
+                try:
+                    message = self._compose(item)
+                except ComposeError as exc:
+                    await self._failed(item.row, str(exc))
+                    failed += 1
+                    continue
+                except Exception as exc:
+                    # A bug (a template, the invite builder), not the message's fault: back
+                    # off, so a fixed release sends it; attempts still run out eventually.
+                    log.exception("mail: cannot compose message %s", item.row.id)
+                    if await self._retry(item.row, f"cannot compose: {exc!r}"):
+                        retried += 1
+                    else:
+                        failed += 1
+                    continue
+                try:
+                    await transport.send(message, sender=sender, recipient=item.row.recipient)
+                except PermanentFailure as exc:
+                    await self._failed(item.row, exc.answer)
+                    failed += 1
+                except DeliveryError as exc:
+                    if await self._retry(item.row, exc.answer):
+                        retried += 1
+                    else:
+                        failed += 1
+                    if exc.connection:
+                        # The server is unusable: put the rest back without counting a try.
+                        rest = [i.row.id for i in items[index + 1 :]]
+                        await self._release(rest, exc.answer)
+                        retried += len(rest)
+                        break
+                else:
+                    await self._sent(item.row, str(message["Message-ID"]))
+                    sent += 1
+        result = BatchResult(claimed=len(ids), sent=sent, retried=retried, failed=failed)
+        log.info("mail worker %s: %s", self.worker_id, result.line())
+        return result
+
+    async def _record(self, row_id: int, values: dict[str, Any]) -> None:
+        async with unit_of_work(self.database.writer) as session:
+            await _update_pending(session, row_id, values)
+
+    async def _sent(self, row: OutboxMessage, sent_id: str) -> None:
+        await self._record(
+            row.id,
+            {
+                "status": OutboxStatus.sent,
+                "sent_at": self.clock.now(),
+                "attempts": row.attempts + 1,
+                "claimed_until": None,
+                "claimed_by": "",
+                "message_id": sent_id,
+                "last_error": "",
+                "payload": _without_secrets(row.payload),
+            },
+        )
+
+    async def _failed(self, row: OutboxMessage, answer: str) -> None:
+        log.warning("mail: message %s to %s failed for good: %s", row.id, row.recipient, answer)
+        await self._record(
+            row.id,
+            {
+                "status": OutboxStatus.failed,
+                "attempts": row.attempts + 1,
+                "claimed_until": None,
+                "claimed_by": "",
+                "last_error": answer[:2000],
+                "payload": _without_secrets(row.payload),
+            },
+        )
+
+    async def _retry(self, row: OutboxMessage, answer: str) -> bool:
+        """Back off after a temporary failure; False when the attempts are used up."""
+        attempts = row.attempts + 1
+        if attempts >= self.options.max_attempts:
+            await self._failed(row, f"gave up after {attempts} attempts: {answer}")
+            return False
+        await self._record(
+            row.id,
+            {
+                "attempts": attempts,
+                "next_attempt_at": self.clock.now() + self.options.backoff(attempts),
+                "claimed_until": None,
+                "claimed_by": "",
+                "last_error": answer[:2000],
+            },
+        )
+        return True
+
+    async def _release(self, ids: Sequence[int], answer: str) -> None:
+        if not ids:
+            return
+        async with unit_of_work(self.database.writer) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == self.worker_id)
+                .values(
+                    claimed_until=None,
+                    claimed_by="",
+                    next_attempt_at=self.clock.now() + self.options.retry_base,
+                    last_error=answer[:2000],
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    async def drain(self, on_batch: Callable[[BatchResult], None] | None = None) -> BatchResult:
+        """Send everything due now, batch after batch; the totals."""
+        total = BatchResult()
+        while True:
+            result = await self.run_batch()
+            if not result.claimed:
+                return total
+            total += result
+            if on_batch is not None:
+                on_batch(result)
+
+    async def run(
+        self, stop: asyncio.Event, on_batch: Callable[[BatchResult], None] | None = None
+    ) -> None:
+        """Until ``stop`` is set: drain, then wait ``poll_seconds``. An unexpected error is
+        logged and retried after the pause, so one bad moment does not end the worker."""
+        while not stop.is_set():
+            try:
+                await self.drain(on_batch)
+            except Exception:
+                log.exception("mail worker %s: batch failed; retrying shortly", self.worker_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.options.poll_seconds)
+
+
+async def _update_pending(session: AsyncSession, row_id: int, values: dict[str, Any]) -> None:
+    # Only a pending row changes: a row another worker already recorded stays as it is.
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.pending)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+__all__ = ["BatchResult", "InviteBuilder", "Worker", "WorkerOptions", "message_id"]
