@@ -1,0 +1,86 @@
+"""Fixtures for the real-browser tests: the demo app on loopback and headless Chromium.
+
+They skip locally when Playwright or Chromium is missing, and fail under ``CI=true``
+(.ci/run installs Debian's chromium and the test extra installs Playwright).
+
+Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+thread while it is started, which would break every asyncio test collected after these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.browser.harness import (
+    IN_CI,
+    Demo,
+    Server,
+    launched_browser,
+    load_demo,
+    missing_browser,
+    register_in_browser,
+    running_server,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    problem = missing_browser()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(problem + "; under CI=true the browser tests are mandatory")
+        pytest.skip(problem)
+    with launched_browser() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="package")
+def server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # Asks for the browser first, so a machine without one skips before starting the app.
+    with running_server(tmp_path_factory.mktemp("browser")) as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def demo(server: Server, browser: Browser) -> Demo:
+    """Demo slugs, and the tokens of one registration made through the form."""
+    demo = load_demo(server)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        demo.tokens = register_in_browser(context.new_page(), server, demo.event, "audit")
+    finally:
+        context.close()
+    return demo
+
+
+NewPage = Callable[..., "Page"]
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[NewPage]:
+    """A page in a fresh context: ``new_page(viewport=..., java_script_enabled=False, ...)``."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Page:
+        options.setdefault("viewport", DESKTOP)
+        context = browser.new_context(**options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    return new_page()
