@@ -298,6 +298,23 @@ async def series_sessions(session: AsyncSession, series: Series) -> Sequence[Eve
     return (await session.execute(query)).scalars().unique().all()
 
 
+async def bookable_series_sessions(
+    session: AsyncSession, series_id: int, *, now: dt.datetime
+) -> Sequence[Event]:
+    """The sessions of a series that one series registration books: published and not yet
+    started, in order. The form lists exactly these and the service registers exactly these."""
+    query = (
+        select(Event)
+        .where(
+            Event.series_id == series_id,
+            Event.status == EventStatus.published,
+            Event.starts_at > now,
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
 async def all_series(session: AsyncSession) -> Sequence[Series]:
     query = select(Series).options(selectinload(Series.partners)).order_by(Series.title)
     return (await session.execute(query)).scalars().all()

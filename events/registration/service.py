@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.errors import EventNotFound, SeriesNotFound
 from events.catalog.models import Event, EventStatus, Series
+from events.catalog.queries import bookable_series_sessions
 from events.catalog.service import RegistrationState, registration_state
 from events.clock import Clock
 from events.errors import Conflict
@@ -444,6 +445,11 @@ class SeriesItem:
     refused: RegistrationRefused | None
 
 
+def series_needs_membership(sessions: Sequence[Event]) -> bool:
+    """One members-only session makes the whole series form ask for a membership number."""
+    return any(event.members_only for event in sessions)
+
+
 async def register_for_series(
     session: AsyncSession,
     clock: Clock,
@@ -457,23 +463,8 @@ async def register_for_series(
     series = await session.get(Series, series_id)
     if series is None:
         raise SeriesNotFound()
-    now = clock.now()
-    sessions = (
-        (
-            await session.execute(
-                select(Event)
-                .where(
-                    Event.series_id == series_id,
-                    Event.status == EventStatus.published,
-                    Event.starts_at > now,
-                )
-                .order_by(Event.starts_at, Event.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if any(event.members_only for event in sessions) and not data.is_valid_membership():
+    sessions = await bookable_series_sessions(session, series_id, now=clock.now())
+    if series_needs_membership(sessions) and not data.is_valid_membership():
         raise MembershipRequired()
     items: list[SeriesItem] = []
     for event in sessions:

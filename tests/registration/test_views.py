@@ -333,6 +333,29 @@ async def test_series_form_registers_for_every_future_session(
     assert len(await registrations(database, one.id)) == 1
 
 
+async def test_series_form_lists_exactly_the_sessions_it_books(
+    client: httpx.AsyncClient, make: Factory, database: Database
+) -> None:
+    from events.catalog import service as catalog_service
+    from events.db import unit_of_work
+
+    series = await make.series("Small group interventions")
+    now = make.clock.now()
+    await make.event("Past session", series=series, starts_at=now - dt.timedelta(days=7))
+    called_off = await make.event("Called-off session", series=series)
+    await make.event("Open session", series=series, starts_at=now + dt.timedelta(days=14))
+    async with unit_of_work(make.database.writer) as session:
+        await catalog_service.cancel_event(session, make.clock, await session.merge(called_off))
+    form = await client.get(f"/series/{series.slug}/register")
+    assert "Open session" in form.text
+    assert "Called-off session" not in form.text and "Past session" not in form.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    done = await client.post(f"/series/{series.slug}/register", data=_form(csrf.group(1)))
+    assert "Open session" in done.text and "Called-off session" not in done.text
+    assert await registrations(database, called_off.id) == []
+
+
 class TestRateLimits:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
