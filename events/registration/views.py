@@ -8,6 +8,8 @@ generic error page) is where they can be put right.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -15,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from events.catalog import queries
-from events.catalog.models import Event
 from events.errors import DomainError, InvalidInput
 from events.registration import service
 from events.registration.errors import RegistrationRefused
@@ -30,17 +31,40 @@ PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex", "referrer-pol
 LIST_FIELDS = ("access_requirements", "consents")
 
 
+def _lists(form: FormData) -> dict[str, list[str]]:
+    return {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in LIST_FIELDS}
+
+
 def _values(form: FormData) -> dict[str, Any]:
     """The submitted input, kept to fill the form again (lists for checkbox groups)."""
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
-    for name in LIST_FIELDS:
-        values[name] = [v for v in form.getlist(name) if isinstance(v, str)]
+    values.update(_lists(form))
     values.pop("csrf_token", None)
     return values
 
 
-def _lists(form: FormData) -> dict[str, list[str]]:
-    return {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in LIST_FIELDS}
+Rerender = Callable[..., Awaitable[HTMLResponse]]
+
+
+async def _screen(
+    request: Request, form: FormData, rerender: Rerender
+) -> RegistrationInput | Response:
+    """What every registration form goes through before any rule runs: CSRF, the limit per
+    client address, the honeypot, parsing (errors shown next to the fields), the limit per
+    email. Returns the parsed input, or the response that ends the request here."""
+    csrf_of(request).verify(request, form)
+    if limited := address_limit(request):
+        return limited
+    if form.get(HONEYPOT):
+        # Only automated form fillers see this field; they get a plain page and no place.
+        return HTMLResponse(app_context(request).renderer.render("registration/received.html"))
+    try:
+        data = RegistrationInput.from_form(form, _lists(form))
+    except InvalidInput as exc:
+        return await rerender(values=_values(form), errors=exc.fields, status_code=422)
+    if limited := email_limit(request, data.email):
+        return limited
+    return data
 
 
 async def _form_page(
@@ -74,19 +98,10 @@ async def register(request: Request) -> Response:
     context = app_context(request)
     slug = request.path_params["slug"]
     form = await request.form()
-    csrf_of(request).verify(request, form)
-    if limited := address_limit(request):
-        return limited
-    values = _values(form)
-    if form.get(HONEYPOT):
-        # Only automated form fillers see this field; they get a plain page and no place.
-        return HTMLResponse(context.renderer.render("registration/received.html"))
-    try:
-        data = RegistrationInput.from_form(form, _lists(form))
-    except InvalidInput as exc:
-        return await _form_page(request, slug, values=values, errors=exc.fields, status_code=422)
-    if limited := email_limit(request, data.email):
-        return limited
+    screened = await _screen(request, form, partial(_form_page, request, slug))
+    if isinstance(screened, Response):
+        return screened
+    data, values = screened, _values(form)
     try:
         async with unit_of_work(request, write=True) as session:
             outcome = await service.register(
@@ -192,14 +207,13 @@ async def _series_page(
     now = context.clock.now()
     async with unit_of_work(request) as session:
         series = await queries.series_by_slug(session, request.path_params["slug"])
-        sessions = await queries.series_sessions(session, series)
-    upcoming: list[Event] = [event for event in sessions if event.starts_at > now]
+        sessions = await queries.bookable_series_sessions(session, series.id, now=now)
     html = context.renderer.render(
         "registration/series_form.html",
         now=now,
         series=series,
-        sessions=upcoming,
-        members_only=any(event.members_only for event in upcoming),
+        sessions=sessions,
+        members_only=service.series_needs_membership(sessions),
         values=values or {},
         errors=errors or {},
         problem=problem,
@@ -214,18 +228,10 @@ async def series_form(request: Request) -> Response:
 async def register_series(request: Request) -> Response:
     context = app_context(request)
     form = await request.form()
-    csrf_of(request).verify(request, form)
-    if limited := address_limit(request):
-        return limited
-    values = _values(form)
-    if form.get(HONEYPOT):
-        return HTMLResponse(context.renderer.render("registration/received.html"))
-    try:
-        data = RegistrationInput.from_form(form, _lists(form))
-    except InvalidInput as exc:
-        return await _series_page(request, values=values, errors=exc.fields, status_code=422)
-    if limited := email_limit(request, data.email):
-        return limited
+    screened = await _screen(request, form, partial(_series_page, request))
+    if isinstance(screened, Response):
+        return screened
+    data, values = screened, _values(form)
     try:
         async with unit_of_work(request, write=True) as session:
             found = await queries.series_by_slug(session, request.path_params["slug"])
