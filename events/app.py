@@ -20,6 +20,7 @@ from events.catalog.service import availability_text, registration_state
 from events.clock import Clock, SystemClock
 from events.config import Settings
 from events.db import Database
+from events.organiser.routes import routes as organiser_routes
 from events.registration.api import routes as registration_api_routes
 from events.registration.routes import routes as registration_routes
 from events.registration.schemas import CHOICES as REGISTRATION_CHOICES
@@ -43,6 +44,7 @@ def create_app(
         *calendar_routes,  # first: /events/{slug}.ics before catalog's /events/{slug}
         *registration_routes,
         *catalog_routes,
+        *organiser_routes,
         Mount("/api/v1", routes=[*registration_api_routes, *api_routes], name="api"),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),
     ]

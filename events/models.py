@@ -1,7 +1,15 @@
 """Imports every room's models so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from events.alerts import models as alerts_models
 from events.catalog import models as catalog_models
 from events.mail import models as mail_models
+from events.organiser import models as organiser_models
 from events.registration import models as registration_models
 
-__all__ = ["catalog_models", "mail_models", "registration_models"]
+__all__ = [
+    "alerts_models",
+    "catalog_models",
+    "mail_models",
+    "organiser_models",
+    "registration_models",
+]

@@ -144,10 +144,12 @@ class PrivatePlace:
 async def private_places(
     session: AsyncSession, *, token: str, secret: str, now: dt.datetime
 ) -> tuple[Registration, list[PrivatePlace]]:
-    """The confirmed places held under the email behind a management link, with their
-    events (public ones, in the feed window). A wrong or old token is ``RegistrationNotFound``
+    """The confirmed places held under the email behind a private feed link, with their
+    events (public ones, in the feed window). A wrong token is ``RegistrationNotFound``
     like a missing one."""
-    holder = await registration_service.registration_by_token(session, token=token, secret=secret)
+    holder = await registration_service.registration_by_calendar_token(
+        session, token=token, secret=secret
+    )
     query = (
         select(Registration, Event)
         .join(Event, Event.id == Registration.event_id)
@@ -167,7 +169,9 @@ async def private_place(
     session: AsyncSession, *, token: str, secret: str, event_id: int
 ) -> tuple[Registration, Event]:
     """One place of the private feed by event, for its personal joining redirect."""
-    holder = await registration_service.registration_by_token(session, token=token, secret=secret)
+    holder = await registration_service.registration_by_calendar_token(
+        session, token=token, secret=secret
+    )
     query = (
         select(Registration, Event)
         .join(Event, Event.id == Registration.event_id)

@@ -11,6 +11,7 @@ import enum
 import uuid
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -169,6 +170,10 @@ class Campaign(Base):
     ends_on: Mapped[dt.date] = mapped_column(Date)
 
 
+# 7 days, 1 day and 1 hour before.
+DEFAULT_REMINDER_OFFSETS: tuple[int, ...] = (7 * 24 * 60, 24 * 60, 60)
+
+
 def _new_uid() -> str:
     return f"{uuid.uuid4()}@events"
 
@@ -236,6 +241,14 @@ class Event(Base):
     organiser_email: Mapped[str] = mapped_column(String(320), default="")
 
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Minutes before the start at which confirmed registrants get a reminder.
+    reminder_offsets: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS)
+    )
+    # The organiser who owns the event (others see it only when it is shared with them).
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisers.id", ondelete="SET NULL"), index=True
+    )
 
     series_id: Mapped[int | None] = mapped_column(
         ForeignKey("series.id", ondelete="SET NULL"), index=True

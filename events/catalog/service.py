@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.models import (
+    DEFAULT_REMINDER_OFFSETS,
     AccessProvision,
     Campaign,
     Event,
@@ -174,6 +175,8 @@ class EventInput:
     series: Series | None = None
     campaign: Campaign | None = None
     slug: str | None = None
+    owner_id: int | None = None  # the organiser who owns it (None: admins only)
+    reminder_offsets: tuple[int, ...] = DEFAULT_REMINDER_OFFSETS  # minutes before the start
 
 
 def validate_event_input(data: EventInput) -> dict[str, str]:
@@ -259,6 +262,8 @@ async def create_event(
         organiser_name=data.organiser_name,
         organiser_email=data.organiser_email,
         ical_sequence=0,
+        reminder_offsets=list(data.reminder_offsets),
+        owner_id=data.owner_id,
         series=data.series,
         campaign=data.campaign,
         topics=list(data.topics),

@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from events.db import Base, Pk, UtcDateTime, UtcTime, string_enum
@@ -20,6 +20,8 @@ class OutboxStatus(enum.StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    # Not sent, on purpose: e.g. a reminder whose registration was cancelled meanwhile.
+    skipped = "skipped"
 
 
 class OutboxMessage(Base):
@@ -46,3 +48,7 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str] = mapped_column(String(120), default="")
     # The Message-ID the email carried (stable per row; see mail/compose.py).
     message_id: Mapped[str] = mapped_column(String(250), default="")
+    # The event the message is about, if any: the organiser's view of an event's mail.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )

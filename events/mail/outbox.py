@@ -6,6 +6,7 @@ did not happen, and never lost for one that did.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,8 @@ async def enqueue(
     recipient: str,
     payload: Mapping[str, Any],
     dedupe_key: str,
+    event_id: int | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
     """Queue one message; a second call with the same ``dedupe_key`` returns the first row
     unchanged, so replaying a change cannot send its email twice.
@@ -50,10 +53,11 @@ async def enqueue(
         "payload": dict(payload),
         "status": OutboxStatus.pending,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": max(now, not_before) if not_before else now,
         "dedupe_key": dedupe_key,
         "last_error": "",
         "created_at": now,
+        "event_id": event_id,
     }
     statement = _INSERT[session.get_bind().dialect.name]
     message = (await session.scalars(statement, values)).one_or_none()

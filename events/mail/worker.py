@@ -54,7 +54,7 @@ from events.registration.schemas import ACCESS_NEEDS
 log = logging.getLogger("events.mail")
 
 # Payload keys holding raw secrets (management and joining tokens): dropped once sent.
-SECRET_KEYS = ("manage_token", "join_token")
+SECRET_KEYS = ("manage_token", "join_token", "calendar_token")
 
 InviteBuilder = Callable[[Outgoing, Event, Registration | None, str], CalendarPart | None]
 """The calendar hook: (row, event, registration, base_url) -> the invite part, or None."""

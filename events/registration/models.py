@@ -3,7 +3,8 @@
 Invariants the database enforces as well as the code:
 - one active (not cancelled) registration per event and normalised email (partial UNIQUE);
 - waiting-list numbers are unique per event and given in arrival order (see service.py);
-- the management and joining tokens are stored only as keyed hashes (see tokens.py).
+- its secret links (management, joining, private calendar) are stored only as keyed hashes
+  (see tokens.py), one row per link sent, so a link in an older email keeps working.
 """
 
 from __future__ import annotations
@@ -80,14 +81,40 @@ class Registration(Base):
     )
     # Arrival order on the waiting list, 1..n per event; kept after promotion as history.
     waiting_list_number: Mapped[int | None] = mapped_column(Integer)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    join_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # How many times the confirmation was sent again; part of the resend's dedupe key.
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the retention job removed the access requirements (special category data).
+    access_purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # Set when the person's data was erased (subject request or retention): only counts remain.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[UtcTime]
     updated_at: Mapped[UtcTime]
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     event: Mapped[Event] = relationship(lazy="raise")
+
+
+class TokenPurpose(enum.StrEnum):
+    manage = "manage"  # view, add to calendar, cancel
+    joining = "join"  # the personal joining link (redirects to the platform's link)
+    calendar = "calendar"  # the private feed of the holder's own places (read only)
+
+
+class RegistrationToken(Base):
+    """One secret link sent to a registrant, stored as a keyed hash (never in clear)."""
+
+    __tablename__ = "registration_tokens"
+
+    id: Mapped[Pk]
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        string_enum(TokenPurpose, "token_purpose", length=16)
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[UtcTime]
+
+    registration: Mapped[Registration] = relationship(lazy="raise")

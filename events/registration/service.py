@@ -7,9 +7,9 @@ Ordering: every change to one event's places or waiting list first takes that ev
 (``capacity.locked_event`` / ``capacity.lock_event``), so waiting-list numbers are handed out
 1, 2, 3 ... in arrival order and promotions take the first in line, whatever the concurrency.
 
-Tokens: each email that carries links gets freshly minted management and joining tokens (the
-raw values go into the outbox payload only; the database keeps keyed hashes), so the link in
-the newest email always works and older links stop working.
+Tokens: each email that carries links gets freshly minted management, joining and calendar
+tokens (the raw values go into the outbox payload only, until the email is sent; the database
+keeps keyed hashes, one row each), and links in older emails keep working.
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ from events.registration.errors import (
     RegistrationNotOpen,
     RegistrationRefused,
 )
-from events.registration.models import Registration, RegistrationStatus
+from events.registration.models import (
+    Registration,
+    RegistrationStatus,
+    RegistrationToken,
+    TokenPurpose,
+)
 from events.registration.schemas import RegistrationInput
 
 
@@ -171,7 +176,7 @@ async def _waiting_count(session: AsyncSession, event_id: int) -> int:
 
 
 def _payload(
-    registration: Registration, event: Event, minted: tokens.TokenPair | None, position: int | None
+    registration: Registration, event: Event, minted: tokens.LinkSet | None, position: int | None
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "registration_id": registration.id,
@@ -186,14 +191,56 @@ def _payload(
         # Raw tokens live here only until the worker has sent the email (mail issue).
         payload["manage_token"] = minted.manage
         payload["join_token"] = minted.join
+        payload["calendar_token"] = minted.calendar
     return payload
 
 
-def _mint(registration: Registration, secret: str) -> tokens.TokenPair:
-    minted = tokens.TokenPair.generate(secret)
-    registration.token_hash = minted.manage_hash
-    registration.join_token_hash = minted.join_hash
+async def mint_links(
+    session: AsyncSession, clock: Clock, registration: Registration, secret: str
+) -> tokens.LinkSet:
+    """Fresh secret links for one email about ``registration``: their hashes are stored (one
+    row each) and the raw values returned for the outbox payload only. Links sent earlier
+    keep working until the registration is erased."""
+    if registration.id is None:
+        await session.flush()
+    minted = tokens.LinkSet.generate(secret)
+    now = clock.now()
+    session.add_all(
+        RegistrationToken(
+            registration_id=registration.id,
+            purpose=TokenPurpose(purpose),
+            token_hash=digest,
+            created_at=now,
+        )
+        for purpose, digest in minted.hashes(secret).items()
+    )
+    await session.flush()
     return minted
+
+
+async def _by_token(
+    session: AsyncSession, purpose: TokenPurpose, token: str, secret: str
+) -> Registration:
+    """The registration behind a secret link; a wrong, malformed or erased one is the same
+    ``RegistrationNotFound`` as a missing one."""
+    if not tokens.plausible(token):
+        raise RegistrationNotFound()
+    digest = tokens.token_hash(secret, purpose.value, token)
+    row = (
+        await session.execute(
+            select(RegistrationToken.token_hash, Registration)
+            .join(Registration, Registration.id == RegistrationToken.registration_id)
+            .where(RegistrationToken.token_hash == digest, RegistrationToken.purpose == purpose)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if row is None or not tokens.matches(secret, purpose.value, token, row[0]):
+        raise RegistrationNotFound()
+    registration: Registration = row[1]
+    if registration.erased_at is not None:
+        raise RegistrationNotFound()
+    await session.refresh(registration, ["event"])
+    return registration
 
 
 async def register(
@@ -264,9 +311,9 @@ async def _new_registration(
         updated_at=now,
         confirmed_at=now if status == RegistrationStatus.confirmed else None,
     )
-    minted = _mint(registration, secret)
     session.add(registration)
     await session.flush()
+    minted = await mint_links(session, clock, registration, secret)
     await enqueue(
         session,
         clock,
@@ -274,6 +321,7 @@ async def _new_registration(
         recipient=registration.email,
         payload=_payload(registration, event, minted, position),
         dedupe_key=f"registration:{registration.id}:{status.value}",
+        event_id=event.id,
     )
     return Outcome(status=status, position=position, event=event)
 
@@ -284,8 +332,7 @@ async def _answer_again(
     """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would."""
     existing.resend_count += 1
     existing.updated_at = clock.now()
-    minted = _mint(existing, secret)
-    await session.flush()
+    minted = await mint_links(session, clock, existing, secret)
     await enqueue(
         session,
         clock,
@@ -296,6 +343,7 @@ async def _answer_again(
             "resent": True,
         },
         dedupe_key=f"registration:{existing.id}:resend:{existing.resend_count}",
+        event_id=event.id,
     )
     if event.places_left is None or event.places_left > 0:
         return Outcome(status=RegistrationStatus.confirmed, position=None, event=event)
@@ -335,8 +383,7 @@ async def promote_waiting_list(
             break
         first.status = RegistrationStatus.confirmed
         first.confirmed_at = first.updated_at = now
-        minted = _mint(first, secret)
-        await session.flush()
+        minted = await mint_links(session, clock, first, secret)
         await enqueue(
             session,
             clock,
@@ -344,45 +391,28 @@ async def promote_waiting_list(
             recipient=first.email,
             payload=_payload(first, event, minted, None),
             dedupe_key=f"registration:{first.id}:promoted",
+            event_id=event.id,
         )
         promoted.append(first)
     return promoted
 
 
 async def registration_by_token(session: AsyncSession, *, token: str, secret: str) -> Registration:
-    """The registration behind a management link, with its event; a wrong, old or
-    malformed token is the same ``RegistrationNotFound`` as a missing one."""
-    if not tokens.plausible(token):
-        raise RegistrationNotFound()
-    digest = tokens.token_hash(secret, "manage", token)
-    registration = (
-        await session.execute(
-            select(Registration)
-            .where(Registration.token_hash == digest)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if registration is None or not tokens.matches(secret, "manage", token, registration.token_hash):
-        raise RegistrationNotFound()
-    await session.refresh(registration, ["event"])
-    return registration
+    """The registration behind a management link, with its event."""
+    return await _by_token(session, TokenPurpose.manage, token, secret)
 
 
 async def registration_by_join_token(
     session: AsyncSession, *, token: str, secret: str
 ) -> Registration:
-    if not tokens.plausible(token):
-        raise RegistrationNotFound()
-    digest = tokens.token_hash(secret, "join", token)
-    registration = (
-        await session.execute(select(Registration).where(Registration.join_token_hash == digest))
-    ).scalar_one_or_none()
-    if registration is None or not tokens.matches(
-        secret, "join", token, registration.join_token_hash
-    ):
-        raise RegistrationNotFound()
-    await session.refresh(registration, ["event"])
-    return registration
+    return await _by_token(session, TokenPurpose.joining, token, secret)
+
+
+async def registration_by_calendar_token(
+    session: AsyncSession, *, token: str, secret: str
+) -> Registration:
+    """The registration behind a private feed link (read only: it cannot cancel)."""
+    return await _by_token(session, TokenPurpose.calendar, token, secret)
 
 
 async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str) -> CancelOutcome:
@@ -415,6 +445,7 @@ async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str
         recipient=registration.email,
         payload=_payload(registration, event, None, None),
         dedupe_key=f"registration:{registration.id}:cancelled",
+        event_id=event.id,
     )
     promoted: list[Registration] = []
     if was_confirmed and await capacity.release_place(session, event.id):

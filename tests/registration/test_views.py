@@ -267,15 +267,16 @@ async def test_cancel_without_csrf_token_is_forbidden_and_changes_nothing(
     assert await places_left(database, event.id) == 4
 
 
-async def test_wrong_old_and_missing_tokens_get_the_same_404(
+async def test_wrong_and_missing_tokens_get_the_same_404(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
     event = await make.event(capacity=5)
     await register(make, event, "jo@example.org")
-    old = await latest_token(make.database, "jo@example.org")
-    await register(make, event, "jo@example.org")  # a re-send rotates the link
+    real = await latest_token(make.database, "jo@example.org")
+    near_miss = real[:-1] + ("A" if real[-1] != "A" else "B")
     answers = [
-        await client.get(f"/r/{token}") for token in (old, "A" * 43, "short", "%00" * 10, "x" * 500)
+        await client.get(f"/r/{token}")
+        for token in (near_miss, "A" * 43, "short", "%00" * 10, "x" * 500)
     ]
     assert {r.status_code for r in answers} == {404}
     bodies = {r.text for r in answers}

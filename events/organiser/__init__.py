@@ -1,0 +1,1 @@
+"""The organiser console: accounts, sessions, API tokens, permissions, attendance, audit."""
