@@ -409,3 +409,9 @@ async def access_provisions(session: AsyncSession) -> Sequence[AccessProvision]:
 
 async def database_answers(session: AsyncSession) -> bool:
     return bool((await session.execute(text("SELECT 1"))).scalar_one() == 1)
+
+
+async def schema_revision(session: AsyncSession) -> str | None:
+    """The Alembic revision the database is at (None before the first migration)."""
+    rows = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+    return next(iter(rows), None)

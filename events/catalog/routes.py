@@ -11,4 +11,5 @@ routes: list[BaseRoute] = [
     Route("/series/{slug}", views.series_page, name="catalog:series"),
     Route("/campaigns/{slug}", views.campaign_page, name="catalog:campaign"),
     Route("/healthz", views.healthz, name="catalog:healthz"),
+    Route("/readyz", views.readyz, name="catalog:readyz"),
 ]

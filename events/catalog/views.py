@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from events import schema
 from events.catalog import queries
 from events.catalog.schemas import ListingFilters, parse_listing
 from events.errors import InvalidInput
@@ -165,11 +167,30 @@ async def campaign_page(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: the process answers. Says nothing about the database, so a load balancer
+    does not restart healthy processes while the database is briefly away."""
+    return JSONResponse({"status": "ok"}, headers={"cache-control": "no-store"})
+
+
+@lru_cache(maxsize=1)
+def _expected_revision(database_url: str) -> str | None:
+    return schema.head_revision(database_url)
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the database answers and its schema is at the migrations' head, so this
+    process can take traffic (a deploy that has not run ``events db upgrade`` is not ready)."""
+    settings = app_context(request).settings
+    expected = _expected_revision(settings.database_url)
     try:
         async with unit_of_work(request) as session:
-            alive = await queries.database_answers(session)
+            await queries.database_answers(session)
+            current = await queries.schema_revision(session)
     except Exception:
-        alive = False
-    if alive:
-        return JSONResponse({"status": "ok", "database": "ok"})
-    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        body = {"status": "unavailable", "database": "unreachable"}
+        return JSONResponse(body, status_code=503, headers={"cache-control": "no-store"})
+    if current != expected:
+        body = {"status": "unavailable", "database": "ok", "migrations": "behind"}
+        return JSONResponse(body, status_code=503, headers={"cache-control": "no-store"})
+    body = {"status": "ok", "database": "ok", "migrations": "at head"}
+    return JSONResponse(body, headers={"cache-control": "no-store"})

@@ -7,8 +7,10 @@ import re
 from html.parser import HTMLParser
 
 import httpx
+from sqlalchemy import text
 
 from events.catalog.models import EventFormat, EventKind
+from events.db import Database, unit_of_work
 from tests.factories import Factory
 
 SECRET = "secret-room"
@@ -261,7 +263,21 @@ async def test_unknown_pages_get_the_friendly_404(client: httpx.AsyncClient) -> 
 async def test_health_answers_when_the_database_answers(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json()["database"] == "ok"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "migrations": "at head"}
+    assert ready.headers["cache-control"] == "no-store"
+
+
+async def test_not_ready_when_the_schema_is_behind_the_migrations(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    async with unit_of_work(database.writer) as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = 'a5a982e771d9'"))
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["migrations"] == "behind"
+    assert (await client.get("/healthz")).status_code == 200  # alive all the same
 
 
 async def test_every_response_carries_security_headers(client: httpx.AsyncClient) -> None:

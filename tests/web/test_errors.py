@@ -53,9 +53,10 @@ async def test_server_error_in_the_api_is_json(broken_client: httpx.AsyncClient)
     assert response.json()["code"] == "server_error"
 
 
-async def test_health_says_unavailable_when_the_database_does_not_answer(
+async def test_readiness_says_unavailable_when_the_database_does_not_answer(
     unreachable_client: httpx.AsyncClient,
 ) -> None:
-    response = await unreachable_client.get("/healthz")
+    response = await unreachable_client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+    assert (await unreachable_client.get("/healthz")).status_code == 200  # the process is alive
