@@ -1,4 +1,4 @@
-"""The ``events`` command: serve, worker, db upgrade|check, seed-demo.
+"""The ``events`` command: serve, worker, db upgrade|check, seed-demo, create-organiser.
 
 Each command builds Settings once, opens what it needs, and reports in one line; a wrong
 setting stops it with one line naming the variable.
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
 from events.config import ConfigError, Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -224,5 +225,74 @@ async def _seed(settings: Settings, force: bool) -> str:
                 return ""
             summary = await demo.seed(session, SystemClock(), zone=settings.timezone)
             return summary
+    finally:
+        await database.dispose()
+
+
+@main.command("create-organiser")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "organiser"]),
+    required=True,
+    help="admin: every event; organiser: own and shared events.",
+)
+@click.option("--name", default="", help="The name shown in the console.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (also when input is not a terminal).",
+)
+@_friendly
+def create_organiser(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create an organiser account for the console; asks for the password twice."""
+    from events import schema
+
+    settings = _settings()
+    if asyncio.run(schema.current_revision(settings.database_url)) != schema.head_revision(
+        settings.database_url
+    ):
+        click.echo(
+            "events: the database is not up to date: run `events db upgrade` first", err=True
+        )
+        sys.exit(1)
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
+        )
+    message, ok = asyncio.run(_create_organiser(settings, email, role, name, password))
+    if not ok:
+        click.echo(f"events: {message}", err=True)
+        sys.exit(1)
+    click.echo(f"events: {message}")
+
+
+async def _create_organiser(
+    settings: Settings, email: str, role: str, name: str, password: str
+) -> tuple[str, bool]:
+    from events.clock import SystemClock
+    from events.db import Database, unit_of_work
+    from events.errors import Conflict, InvalidInput
+    from events.organiser import auth
+    from events.organiser.models import OrganiserRole
+
+    database = Database.from_url(settings.database_url)
+    try:
+        async with unit_of_work(database.writer) as session:
+            organiser = await auth.create_organiser(
+                session,
+                SystemClock(),
+                email=email,
+                password=password,
+                role=OrganiserRole(role),
+                name=name,
+            )
+            return f"created {organiser.role.value} {organiser.email}", True
+    except InvalidInput as exc:
+        return "; ".join(exc.fields.values()) or exc.message, False
+    except Conflict as exc:
+        return exc.message, False
     finally:
         await database.dispose()

@@ -62,6 +62,27 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
     mail_retry_max_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
     mail_max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    # A PEM file of CA certificates to trust for smtp:// STARTTLS and smtps:// (a private
+    # relay's own CA); empty: the system's trust store.
+    mail_ca_file: str = ""
+    # Topic alerts: the local hour (in ``timezone``) from which daily digests go out, and
+    # how many subscribe requests one email address may make per rate-limit window.
+    alert_digest_hour: Annotated[int, Field(ge=0, le=23)] = 7
+    alert_rate_limit_per_email: Annotated[int, Field(ge=1)] = 3
+    # Organiser dashboard: a request for a BSL interpreter or live captions made less than
+    # this many days before the event is flagged, as it may be too late to book.
+    access_booking_lead_days: Annotated[int, Field(ge=0, le=365)] = 14
+    # Organiser sign-in throttling (counters in the database, shared by every process).
+    # Failures are counted per account and per client address within a window; past the
+    # free attempts each further failure doubles a delay (starting at the backoff), and at
+    # the lock threshold the key is locked for the lock time. A success resets the account.
+    login_window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    login_account_free_attempts: Annotated[int, Field(ge=1)] = 5
+    login_account_lock_after: Annotated[int, Field(ge=1)] = 10
+    login_address_free_attempts: Annotated[int, Field(ge=1)] = 20
+    login_address_lock_after: Annotated[int, Field(ge=1)] = 50
+    login_backoff_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
+    login_lock_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
 
     @field_validator("database_url")
     @classmethod

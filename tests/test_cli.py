@@ -85,3 +85,67 @@ def test_serve_demo_answers_on_loopback_with_demo_data(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _events(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "events", *args],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_create_organiser_reads_the_password_from_stdin_and_the_account_signs_in(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from argon2 import PasswordHasher
+
+    not_ready = _events(tmp_path, "create-organiser", "sam@union.example", "--role", "admin")
+    assert not_ready.returncode == 1 and "events db upgrade" in not_ready.stderr
+    assert _events(tmp_path, "db", "upgrade").returncode == 0
+
+    created = _events(
+        tmp_path,
+        "create-organiser",
+        " Sam@Union.example ",
+        "--role",
+        "admin",
+        "--name",
+        "Sam Okafor",
+        "--password-stdin",
+        stdin="a long enough passphrase\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "events: created admin sam@union.example"
+    with sqlite3.connect(tmp_path / "cli_test.sqlite3") as db:
+        rows = db.execute("SELECT email, role, name, password_hash FROM organisers").fetchall()
+    assert [row[:3] for row in rows] == [("sam@union.example", "admin", "Sam Okafor")]
+    stored = rows[0][3]
+    assert stored.startswith("$argon2") and "passphrase" not in stored
+    assert PasswordHasher().verify(stored, "a long enough passphrase")
+
+    again = _events(
+        tmp_path, "create-organiser", "sam@union.example", "--role", "organiser", stdin="x" * 20
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    short = _events(
+        tmp_path, "create-organiser", "kim@union.example", "--role", "organiser", stdin="short\n"
+    )
+    assert short.returncode == 1 and "at least 12 characters" in short.stderr
+
+    bad_email = _events(
+        tmp_path, "create-organiser", "not-an-email", "--role", "organiser", stdin="x" * 20
+    )
+    assert bad_email.returncode == 1 and "email address" in bad_email.stderr
+
+    bad_role = _events(tmp_path, "create-organiser", "kim@union.example", "--role", "boss")
+    assert bad_role.returncode == 2 and "boss" in bad_role.stderr
+    with sqlite3.connect(tmp_path / "cli_test.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM organisers").fetchone() == (1,)

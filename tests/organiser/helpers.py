@@ -48,7 +48,10 @@ async def sign_in(
         merged = await session.merge(organiser, load=False)
         started = await auth.start_session(session, clock, merged, secret=TEST_SECRET)
     client.cookies.set(
-        COOKIE_NAME, cookie_value(TEST_SECRET, started.token), domain="testserver", path=COOKIE_PATH
+        COOKIE_NAME,
+        cookie_value(TEST_SECRET, started.token),
+        domain="testserver.local",  # how http.cookiejar files a dotless host
+        path=COOKIE_PATH,
     )
     return started.token
 
