@@ -21,3 +21,8 @@ class SeriesNotFound(NotFound):
 class CampaignNotFound(NotFound):
     code = "campaign_not_found"
     message = "We could not find that campaign."
+
+
+class PartnerNotFound(NotFound):
+    code = "partner_not_found"
+    message = "We could not find that partner organisation."
