@@ -1,7 +1,490 @@
-"""Console pages (being built)."""
+"""Console pages for one event's people: registrations (counts, access needs, the list,
+bulk attendance, per-person actions with a confirmation step), adding someone by hand,
+importing an attendance report, exports, messaging, the event's mail and the sign-in sheet.
+
+Every page and action first finds the event through ``permissions.managed_event``: another
+organiser's event, or a registration id from another event, is 404 whatever is tried.
+Handlers parse, call one service in one unit of work, render.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from events.errors import InvalidInput, NotFound
+from events.mail.notices import broadcast
+from events.organiser import attendance, exports
+from events.organiser.audit import Actor
+from events.organiser.models import Organiser
+from events.organiser.permissions import managed_event
+from events.organiser.web import console_page, render
+from events.registration import service as registration_service
+from events.registration.errors import RegistrationMissing, RegistrationRefused
+from events.registration.schemas import RegistrationInput
+from events.web.context import app_context
+from events.web.csrf import csrf_of
+from events.web.uow import unit_of_work
+
+BASE = "/organiser/events/{slug}"
+ACTIONS = {
+    "move": "Move to the waiting list",
+    "confirm": "Give a place from the waiting list",
+    "cancel": "Cancel this registration",
+}
+NOTICES = {
+    "added": "The registration has been added and the person emailed.",
+    "existing": "That email address is already registered for this event: "
+    "no second place was given.",
+    "marked": "Attendance updated for {n} registration(s).",
+    "move": "Moved to the waiting list and emailed. A freed place went to the first person "
+    "waiting, if anyone was.",
+    "confirm": "Given a place and emailed.",
+    "cancel": "Cancelled and emailed. A freed place went to the first person waiting, if "
+    "anyone was.",
+    "sent": "Your message has been queued for {n} people.",
+}
+SUBJECT_MAX = 200
+BODY_MAX = 10_000
+
+
+def _slug(request: Request) -> str:
+    slug: str = request.path_params["slug"]
+    return slug
+
+
+def _notice(request: Request) -> str:
+    template = NOTICES.get(request.query_params.get("done", ""), "")
+    count = request.query_params.get("n", "")
+    return template.format(n=int(count) if count.isdigit() and len(count) < 7 else 0)
+
+
+def _back(request: Request, slug: str, done: str, n: int | None = None, page: str = "") -> Response:
+    target = f"/organiser/events/{slug}/{page or 'registrations'}?done={done}"
+    if n is not None:
+        target += f"&n={n}"
+    return RedirectResponse(target, status_code=303)
+
+
+# The registrations page ------------------------------------------------------------------
+
+
+@console_page
+async def registrations(request: Request, organiser: Organiser) -> Response:
+    filters = attendance.ListingFilters.parse(dict(request.query_params))
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        counts = await attendance.counts(session, event)
+        needs = await attendance.access_summary(session, event)
+        page = await attendance.registrations_page(session, event, filters)
+    return render(
+        request,
+        "organiser/attendance/registrations.html",
+        console_nav="events",
+        event=event,
+        counts=counts,
+        needs=needs,
+        page=page,
+        filters=filters,
+        notice=_notice(request),
+    )
+
+
+def _ids(form: FormData) -> list[int]:
+    return [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:1000]
+
+
+@console_page
+async def mark_attended(request: Request, organiser: Organiser) -> Response:
+    form = await request.form()
+    csrf_of(request).verify(request, form)
+    one = form.get("one")
+    if isinstance(one, str) and ":" in one:
+        # A row's own button: "<id>:yes" or "<id>:no".
+        id_text, _, flag = one.partition(":")
+        ids = [int(id_text)] if id_text.isdigit() else []
+        attended = flag == "yes"
+    else:
+        ids, attended = _ids(form), form.get("attended") == "yes"
+    if not ids:
+        raise InvalidInput({"ids": "Select at least one person first."})
+    context = app_context(request)
+    async with unit_of_work(request, write=True) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        changed = await attendance.set_attended(
+            session,
+            context.clock,
+            event=event,
+            registration_ids=ids,
+            attended=attended,
+            actor=Actor.of(organiser),
+        )
+    return _back(request, event.slug, "marked", changed)
+
+
+# Per-person actions, each with a confirmation step ----------------------------------------
+
+
+def _action(request: Request) -> str:
+    action: str = request.path_params["action"]
+    if action not in ACTIONS:
+        raise NotFound()
+    return action
+
+
+@console_page
+async def action_confirm(request: Request, organiser: Organiser) -> Response:
+    action = _action(request)
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        registration = await attendance.registration_in(
+            session, event, request.path_params["registration_id"]
+        )
+    if registration is None:
+        raise RegistrationMissing()
+    return render(
+        request,
+        "organiser/attendance/action.html",
+        console_nav="events",
+        event=event,
+        registration=registration,
+        action=action,
+        title=ACTIONS[action],
+    )
+
+
+@console_page
+async def action_do(request: Request, organiser: Organiser) -> Response:
+    action = _action(request)
+    form = await request.form()
+    csrf_of(request).verify(request, form)
+    context = app_context(request)
+    operation = {
+        "move": registration_service.move_to_waiting_list,
+        "confirm": registration_service.confirm_from_waiting_list,
+        "cancel": registration_service.cancel_by_organiser,
+    }[action]
+    async with unit_of_work(request, write=True) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        await operation(
+            session,
+            context.clock,
+            event=event,
+            registration_id=request.path_params["registration_id"],
+            actor=Actor.of(organiser),
+            secret=context.settings.secret(),
+        )
+    return _back(request, event.slug, action)
+
+
+# Adding someone by hand -------------------------------------------------------------------
+
+LIST_FIELDS = ("access_requirements", "consents")
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name in LIST_FIELDS:
+        values[name] = [v for v in form.getlist(name) if isinstance(v, str)]
+    values.pop("csrf_token", None)
+    return values
+
+
+async def _add_page(
+    request: Request,
+    organiser: Organiser,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: str = "",
+    status_code: int = 200,
+) -> Response:
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+    return render(
+        request,
+        "organiser/attendance/add.html",
+        status_code=status_code,
+        console_nav="events",
+        event=event,
+        values=values or {"status": "auto", "consents": ["privacy"]},
+        errors=errors or {},
+        problem=problem,
+    )
+
+
+@console_page
+async def add_form(request: Request, organiser: Organiser) -> Response:
+    return await _add_page(request, organiser)
+
+
+@console_page
+async def add(request: Request, organiser: Organiser) -> Response:
+    form = await request.form()
+    csrf_of(request).verify(request, form)
+    values = _form_values(form)
+    status = values.get("status", "auto")
+    try:
+        if status not in ("auto", "confirmed", "waitlisted"):
+            raise InvalidInput({"status": "Choose where to put this person."})
+        data = RegistrationInput.from_form(form, {name: values[name] for name in LIST_FIELDS})
+        context = app_context(request)
+        async with unit_of_work(request, write=True) as session:
+            event = await managed_event(session, organiser, slug=_slug(request))
+            _, created = await registration_service.add_by_hand(
+                session,
+                context.clock,
+                event=event,
+                data=data,
+                actor=Actor.of(organiser),
+                secret=context.settings.secret(),
+                status=status,
+            )
+    except InvalidInput as exc:
+        return await _add_page(
+            request, organiser, values=values, errors=exc.fields, status_code=422
+        )
+    except RegistrationRefused as exc:
+        return await _add_page(
+            request, organiser, values=values, problem=exc.message, status_code=exc.status
+        )
+    return _back(request, event.slug, "added" if created else "existing")
+
+
+# Importing an attendance report -----------------------------------------------------------
+
+
+@console_page
+async def import_form(request: Request, organiser: Organiser) -> Response:
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+    return render(
+        request, "organiser/attendance/import.html", console_nav="events", event=event, errors={}
+    )
+
+
+@console_page
+async def import_report(request: Request, organiser: Organiser) -> Response:
+    context = app_context(request)
+    # The form is closed (its spooled upload deleted) as soon as the bytes are read.
+    async with request.form(max_files=1, max_fields=10) as form:
+        csrf_of(request).verify(request, form)
+        upload = form.get("file")
+        data: bytes | None = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            data = await upload.read(attendance.IMPORT_LIMIT + 1)
+    try:
+        if data is None:
+            raise InvalidInput({"file": "Choose the attendance report to import."})
+        async with unit_of_work(request, write=True) as session:
+            event = await managed_event(session, organiser, slug=_slug(request))
+            report = await attendance.import_attendance(
+                session, context.clock, event=event, csv_bytes=data, actor=Actor.of(organiser)
+            )
+    except InvalidInput as exc:
+        async with unit_of_work(request) as session:
+            event = await managed_event(session, organiser, slug=_slug(request))
+        return render(
+            request,
+            "organiser/attendance/import.html",
+            status_code=422,
+            console_nav="events",
+            event=event,
+            errors=exc.fields,
+        )
+    return render(
+        request,
+        "organiser/attendance/import_report.html",
+        console_nav="events",
+        event=event,
+        report=report,
+    )
+
+
+# Exports ----------------------------------------------------------------------------------
+
+
+async def _export(request: Request, organiser: Organiser, kind: str) -> Response:
+    context = app_context(request)
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+    if kind == "csv":
+        body = exports.csv_stream(context.database.reader, event)
+        media_type = "text/csv; charset=utf-8"
+    else:
+        body = exports.xlsx_stream(context.database.reader, event)
+        media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return StreamingResponse(
+        body,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{exports.filename(event, kind)}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+@console_page
+async def export_csv(request: Request, organiser: Organiser) -> Response:
+    return await _export(request, organiser, "csv")
+
+
+@console_page
+async def export_xlsx(request: Request, organiser: Organiser) -> Response:
+    return await _export(request, organiser, "xlsx")
+
+
+# Messaging --------------------------------------------------------------------------------
+
+
+def _message_input(form: FormData) -> tuple[dict[str, str], dict[str, str]]:
+    values = {
+        "subject": " ".join(str(form.get("subject", "")).split()),
+        "body": str(form.get("body", "")).replace("\r\n", "\n").strip(),
+        "audience": str(form.get("audience", "confirmed")),
+    }
+    errors: dict[str, str] = {}
+    if not values["subject"]:
+        errors["subject"] = "Enter a subject."
+    elif len(values["subject"]) > SUBJECT_MAX:
+        errors["subject"] = f"The subject must be {SUBJECT_MAX} characters or fewer."
+    if not values["body"]:
+        errors["body"] = "Enter your message."
+    elif len(values["body"]) > BODY_MAX:
+        errors["body"] = f"The message must be {BODY_MAX:,} characters or fewer."
+    if values["audience"] not in ("confirmed", "waitlisted"):
+        errors["audience"] = "Choose who receives the message."
+        values["audience"] = "confirmed"
+    return values, errors
+
+
+@console_page
+async def message_form(request: Request, organiser: Organiser) -> Response:
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        sizes = {a: await attendance.audience_size(session, event, a) for a in AUDIENCES}
+    return render(
+        request,
+        "organiser/attendance/message.html",
+        console_nav="events",
+        event=event,
+        values={"audience": "confirmed"},
+        errors={},
+        sizes=sizes,
+        preview=False,
+    )
+
+
+AUDIENCES = ("confirmed", "waitlisted")
+
+
+@console_page
+async def message_send(request: Request, organiser: Organiser) -> Response:
+    form = await request.form()
+    csrf_of(request).verify(request, form)
+    values, errors = _message_input(form)
+    context = app_context(request)
+    if errors or form.get("step") != "send":
+        # Not sent yet: show the errors, or the preview with how many it will reach.
+        async with unit_of_work(request) as session:
+            event = await managed_event(session, organiser, slug=_slug(request))
+            sizes = {a: await attendance.audience_size(session, event, a) for a in AUDIENCES}
+        return render(
+            request,
+            "organiser/attendance/message.html",
+            status_code=422 if errors else 200,
+            console_nav="events",
+            event=event,
+            values=values,
+            errors=errors,
+            sizes=sizes,
+            preview=not errors,
+        )
+    async with unit_of_work(request, write=True) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        sent = await broadcast(
+            session,
+            context.clock,
+            event=event,
+            subject=values["subject"],
+            body=values["body"],
+            audience="waitlisted" if values["audience"] == "waitlisted" else "confirmed",
+            sender_name=organiser.name or organiser.email,
+            secret=context.settings.secret(),
+        )
+    return _back(request, event.slug, "sent", sent, page="mail")
+
+
+# The event's mail and the sign-in sheet ---------------------------------------------------
+
+
+@console_page
+async def mail(request: Request, organiser: Organiser) -> Response:
+    page_text = request.query_params.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        messages = await attendance.event_mail(session, event, page=page)
+    return render(
+        request,
+        "organiser/attendance/mail.html",
+        console_nav="events",
+        event=event,
+        messages=messages,
+        notice=_notice(request),
+    )
+
+
+@console_page
+async def sign_in_sheet(request: Request, organiser: Organiser) -> Response:
+    async with unit_of_work(request) as session:
+        event = await managed_event(session, organiser, slug=_slug(request))
+        people = await attendance.sign_in_sheet(session, event)
+    return render(
+        request,
+        "organiser/attendance/sign_in_sheet.html",
+        console_nav="events",
+        event=event,
+        people=people,
+    )
+
+
+routes: list[BaseRoute] = [
+    Route(f"{BASE}/registrations", registrations, name="organiser:registrations"),
+    Route(
+        f"{BASE}/registrations/attended",
+        mark_attended,
+        methods=["POST"],
+        name="organiser:registrations_attended",
+    ),
+    Route(f"{BASE}/registrations/new", add_form, name="organiser:registration_new"),
+    Route(f"{BASE}/registrations/new", add, methods=["POST"], name="organiser:registration_add"),
+    Route(
+        f"{BASE}/registrations/{{registration_id:int}}/{{action}}",
+        action_confirm,
+        name="organiser:registration_action",
+    ),
+    Route(
+        f"{BASE}/registrations/{{registration_id:int}}/{{action}}",
+        action_do,
+        methods=["POST"],
+        name="organiser:registration_action_do",
+    ),
+    Route(f"{BASE}/registrations.csv", export_csv, name="organiser:registrations_csv"),
+    Route(f"{BASE}/registrations.xlsx", export_xlsx, name="organiser:registrations_xlsx"),
+    Route(f"{BASE}/attendance/import", import_form, name="organiser:attendance_import"),
+    Route(
+        f"{BASE}/attendance/import",
+        import_report,
+        methods=["POST"],
+        name="organiser:attendance_import_do",
+    ),
+    Route(f"{BASE}/message", message_form, name="organiser:message"),
+    Route(f"{BASE}/message", message_send, methods=["POST"], name="organiser:message_send"),
+    Route(f"{BASE}/mail", mail, name="organiser:mail"),
+    Route(f"{BASE}/sign-in-sheet", sign_in_sheet, name="organiser:sign_in_sheet"),
+]

@@ -30,14 +30,20 @@ from events.catalog.service import RegistrationState, registration_state
 from events.clock import Clock
 from events.errors import Conflict
 from events.mail.outbox import enqueue
+from events.organiser.audit import MEMBER, SYSTEM, Actor, record
 from events.registration import capacity, tokens
 from events.registration.errors import (
+    AlreadyCancelled,
     EventCancelled,
     EventFull,
     EventNotPublished,
     EventPast,
     MembershipRequired,
+    NoPlaceLeft,
+    NotConfirmed,
+    NotOnWaitingList,
     RegistrationClosed,
+    RegistrationMissing,
     RegistrationNotFound,
     RegistrationNotOpen,
     RegistrationRefused,
@@ -64,6 +70,8 @@ class Outcome:
     position: int | None
     event: Event
     refused: RegistrationRefused | None = None
+    # The registration written (set for a new registration; None when answering again).
+    registration: Registration | None = None
 
     def raise_refusal(self) -> None:
         if self.refused is not None:
@@ -276,15 +284,31 @@ async def register(
 
 
 async def _new_registration(
-    session: AsyncSession, clock: Clock, event: Event, data: RegistrationInput, secret: str
+    session: AsyncSession,
+    clock: Clock,
+    event: Event,
+    data: RegistrationInput,
+    secret: str,
+    *,
+    actor: Actor = MEMBER,
+    wanted: str = "auto",
 ) -> Outcome:
-    """Called with the event's lock held (``register``)."""
+    """Called with the event's lock held (``register``, ``add_by_organiser``). ``wanted``:
+    "auto" (a place if one is left, else the waiting list if the event has one, else
+    ``EventFull``), "confirmed" (a place or ``NoPlaceLeft``), "waitlisted" (the waiting
+    list, even when places are left or the event has no waiting list: an organiser's call)."""
     now = clock.now()
-    claim = await capacity.claim_locked(session, event)
     number: int | None = None
     position: int | None = None
+    claim = (
+        capacity.Claim.FULL
+        if wanted == "waitlisted"
+        else await capacity.claim_locked(session, event)
+    )
     if claim == capacity.Claim.FULL:
-        if not event.waiting_list_enabled:
+        if wanted == "confirmed":
+            raise NoPlaceLeft()
+        if wanted == "auto" and not event.waiting_list_enabled:
             raise EventFull()
         # Under the event's lock no place can be freed meanwhile, and numbers are handed
         # out one at a time: the next number, and how many are waiting ahead.
@@ -323,7 +347,10 @@ async def _new_registration(
         dedupe_key=f"registration:{registration.id}:{status.value}",
         event_id=event.id,
     )
-    return Outcome(status=status, position=position, event=event)
+    await _audit(
+        session, clock, actor, "registration.created", registration, after=_state(registration)
+    )
+    return Outcome(status=status, position=position, event=event, registration=registration)
 
 
 async def _answer_again(
@@ -344,6 +371,14 @@ async def _answer_again(
         },
         dedupe_key=f"registration:{existing.id}:resend:{existing.resend_count}",
         event_id=event.id,
+    )
+    await _audit(
+        session,
+        clock,
+        MEMBER,
+        "registration.resent",
+        existing,
+        after={"resend_count": existing.resend_count},
     )
     if event.places_left is None or event.places_left > 0:
         return Outcome(status=RegistrationStatus.confirmed, position=None, event=event)
@@ -381,6 +416,7 @@ async def promote_waiting_list(
             break
         if await capacity.claim_place(session, event_id) == capacity.Claim.FULL:
             break
+        before = _state(first)
         first.status = RegistrationStatus.confirmed
         first.confirmed_at = first.updated_at = now
         minted = await mint_links(session, clock, first, secret)
@@ -390,8 +426,19 @@ async def promote_waiting_list(
             kind="promoted",
             recipient=first.email,
             payload=_payload(first, event, minted, None),
-            dedupe_key=f"registration:{first.id}:promoted",
+            # The number names this stay on the waiting list: someone moved back to it and
+            # promoted again gets a second email.
+            dedupe_key=_promoted_key(first),
             event_id=event.id,
+        )
+        await _audit(
+            session,
+            clock,
+            SYSTEM,
+            "registration.promoted",
+            first,
+            before=before,
+            after=_state(first),
         )
         promoted.append(first)
     return promoted
@@ -421,18 +468,25 @@ async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str
     found = await registration_by_token(session, token=token, secret=secret)
     await capacity.lock_event(session, found.event_id)
     # Re-read under the lock: a simultaneous cancel of the same place may have won.
-    registration = (
-        await session.execute(
-            select(Registration)
-            .where(Registration.id == found.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
+    registration = await _locked_registration(session, found.event_id, found.id)
     event = await _event(session, registration.event_id)
+    return await _cancel_locked(session, clock, event, registration, secret, MEMBER)
+
+
+async def _cancel_locked(
+    session: AsyncSession,
+    clock: Clock,
+    event: Event,
+    registration: Registration,
+    secret: str,
+    actor: Actor,
+) -> CancelOutcome:
+    """Cancel with the event's lock held: the cancellation email (METHOD:CANCEL for a
+    confirmed place), the audit row, and the freed place to the first person waiting."""
     if registration.status == RegistrationStatus.cancelled:
         return CancelOutcome(registration, event, already_cancelled=True)
 
+    before = _state(registration)
     was_confirmed = registration.status == RegistrationStatus.confirmed
     now = clock.now()
     registration.status = RegistrationStatus.cancelled
@@ -447,11 +501,253 @@ async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str
         dedupe_key=f"registration:{registration.id}:cancelled",
         event_id=event.id,
     )
+    await _audit(
+        session,
+        clock,
+        actor,
+        "registration.cancelled",
+        registration,
+        before=before,
+        after=_state(registration),
+    )
     promoted: list[Registration] = []
     if was_confirmed and await capacity.release_place(session, event.id):
         promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
     event = await _event(session, event.id)
     return CancelOutcome(registration, event, already_cancelled=False, promoted=promoted)
+
+
+# Organiser-side operations ---------------------------------------------------------------
+#
+# Each names the event it acts on (already checked by ``organiser.permissions``) and finds
+# the registration within that event only: an id from another event is ``RegistrationMissing``,
+# exactly like an id that does not exist. Each takes the event's lock first, as the member's
+# paths do, so places, waiting-list numbers and promotions stay in order.
+
+
+def _state(registration: Registration) -> dict[str, Any]:
+    """What the audit log keeps about a registration: its place, never personal data
+    beyond what the event's organisers see anyway (no access requirements)."""
+    return {
+        "status": registration.status,
+        "waiting_list_number": registration.waiting_list_number,
+        "attended": registration.attended,
+    }
+
+
+async def _audit(
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    registration: Registration,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await record(
+        session,
+        clock,
+        actor,
+        action,
+        event_id=registration.event_id,
+        registration_id=registration.id,
+        before=before,
+        after=after,
+    )
+
+
+def _promoted_key(registration: Registration) -> str:
+    return f"registration:{registration.id}:promoted:{registration.waiting_list_number}"
+
+
+async def _locked_registration(
+    session: AsyncSession, event_id: int, registration_id: int
+) -> Registration:
+    """One registration of this event, locked and current; erased ones are gone."""
+    registration = (
+        await session.execute(
+            select(Registration)
+            .where(
+                Registration.id == registration_id,
+                Registration.event_id == event_id,
+                Registration.erased_at.is_(None),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if registration is None:
+        raise RegistrationMissing()
+    return registration
+
+
+async def _lock(session: AsyncSession, event: Event) -> Event:
+    locked = await capacity.locked_event(session, event_id=event.id)
+    if locked is None:
+        raise EventNotFound()
+    return locked
+
+
+async def add_by_organiser(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    event: Event,
+    data: RegistrationInput,
+    actor: Actor,
+    secret: str,
+    status: str = "auto",
+) -> Registration:
+    """Register someone by hand. The window and the members-only rule do not apply (an
+    organiser may add a walk-in or a guest), capacity does: "auto" is a place if one is
+    left, else the waiting list if the event has one, else ``EventFull``; "confirmed"
+    refuses with ``NoPlaceLeft`` when full; "waitlisted" joins the waiting list. An email
+    already registered gets its existing registration back, never a second place. The
+    person gets the usual confirmation (or waiting-list) email with their links."""
+    registration, _ = await add_by_hand(
+        session, clock, event=event, data=data, actor=actor, secret=secret, status=status
+    )
+    return registration
+
+
+async def add_by_hand(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    event: Event,
+    data: RegistrationInput,
+    actor: Actor,
+    secret: str,
+    status: str = "auto",
+) -> tuple[Registration, bool]:
+    """``add_by_organiser``, also saying whether the registration is new (False: the email
+    was already registered and nothing changed)."""
+    if status not in {"auto", "confirmed", "waitlisted"}:
+        raise ValueError(f"unknown status {status!r}")
+    event = await _lock(session, event)
+    if event.status == EventStatus.cancelled:
+        raise EventCancelled()
+    existing = await _active(session, event.id, data.email)
+    if existing is not None:
+        return existing, False
+    outcome = await _new_registration(
+        session, clock, event, data, secret, actor=actor, wanted=status
+    )
+    assert outcome.registration is not None
+    return outcome.registration, True
+
+
+async def move_to_waiting_list(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    event: Event,
+    registration_id: int,
+    actor: Actor,
+    secret: str,
+) -> Registration:
+    """Move a confirmed person to the end of the waiting list (with an email telling them
+    where they are). The place they free goes to those already waiting, in order; it is
+    never handed straight back to the person moved."""
+    event = await _lock(session, event)
+    registration = await _locked_registration(session, event.id, registration_id)
+    if registration.status != RegistrationStatus.confirmed:
+        raise NotConfirmed()
+    before = _state(registration)
+    # Promote those already waiting before the moved person joins the queue behind them.
+    if await capacity.release_place(session, event.id):
+        await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
+    last, waiting = (await session.execute(_QUEUE, {"event_id": event.id})).one()
+    registration.status = RegistrationStatus.waitlisted
+    registration.waiting_list_number = (last or 0) + 1
+    registration.confirmed_at = None
+    registration.updated_at = clock.now()
+    await session.flush()
+    minted = await mint_links(session, clock, registration, secret)
+    await enqueue(
+        session,
+        clock,
+        kind="waitlisted",
+        recipient=registration.email,
+        payload=_payload(registration, event, minted, int(waiting) + 1),
+        dedupe_key=f"registration:{registration.id}:waitlisted:{registration.waiting_list_number}",
+        event_id=event.id,
+    )
+    await _audit(
+        session,
+        clock,
+        actor,
+        "registration.moved_to_waiting_list",
+        registration,
+        before=before,
+        after=_state(registration),
+    )
+    return registration
+
+
+async def confirm_from_waiting_list(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    event: Event,
+    registration_id: int,
+    actor: Actor,
+    secret: str,
+) -> Registration:
+    """Give someone waiting a place now, whatever their place in the queue, if one is left
+    (``NoPlaceLeft`` otherwise: raise the capacity or free a place first). They get the
+    usual "you have a place" email with their links."""
+    event = await _lock(session, event)
+    registration = await _locked_registration(session, event.id, registration_id)
+    if registration.status != RegistrationStatus.waitlisted:
+        raise NotOnWaitingList()
+    if await capacity.claim_place(session, event.id) == capacity.Claim.FULL:
+        raise NoPlaceLeft()
+    before = _state(registration)
+    now = clock.now()
+    registration.status = RegistrationStatus.confirmed
+    registration.confirmed_at = registration.updated_at = now
+    minted = await mint_links(session, clock, registration, secret)
+    await enqueue(
+        session,
+        clock,
+        kind="promoted",
+        recipient=registration.email,
+        payload=_payload(registration, event, minted, None),
+        dedupe_key=_promoted_key(registration),
+        event_id=event.id,
+    )
+    await _audit(
+        session,
+        clock,
+        actor,
+        "registration.confirmed",
+        registration,
+        before=before,
+        after=_state(registration),
+    )
+    return registration
+
+
+async def cancel_by_organiser(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    event: Event,
+    registration_id: int,
+    actor: Actor,
+    secret: str,
+) -> Registration:
+    """Cancel someone's place on their behalf, with the same effects as their own cancel:
+    the cancellation email and the freed place going to the first person waiting. Already
+    cancelled is ``AlreadyCancelled`` (nothing changes)."""
+    event = await _lock(session, event)
+    registration = await _locked_registration(session, event.id, registration_id)
+    if registration.status == RegistrationStatus.cancelled:
+        raise AlreadyCancelled()
+    outcome = await _cancel_locked(session, clock, event, registration, secret, actor)
+    return outcome.registration
 
 
 async def change_capacity(
