@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
+from events.alerts.routes import routes as alerts_routes
 from events.api.routes import routes as api_routes
 from events.calendar.routes import routes as calendar_routes
 from events.catalog.routes import routes as catalog_routes
@@ -46,6 +47,7 @@ def create_app(
         *registration_routes,
         *catalog_routes,
         *organiser_routes,
+        *alerts_routes,
         Mount("/api/v1", routes=[*registration_api_routes, *api_routes], name="api"),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),
     ]

@@ -2,8 +2,14 @@
 ``templates/mail/<kind>.txt`` and ``<kind>.html``, plus an optional calendar invite.
 
 A pure leaf: values in, an ``EmailMessage`` out; no session, no clock, no network. The
-worker loads what the templates need (the event, the access requirements given) and hands
-it over; ``calendar`` is the hook for the invite part built by ``events.calendar``.
+worker loads what the templates need (the event, the access requirements given, a digest's
+events) and hands it over; ``calendar`` is the hook for the invite part built by
+``events.calendar``.
+
+Kinds about a registration: confirmed, waitlisted, promoted, cancelled, event_updated,
+event_cancelled, broadcast, reminder. Kinds about a topic subscription (no registration):
+subscription_confirm, alert, alert_digest; the last two carry RFC 8058 one-click
+``List-Unsubscribe`` headers.
 
 Headers: every value that reaches a header passes ``header_text`` first. Python 3.11.7
 predates the fix for CVE-2024-6923, so the email package would fold a line break (or an
@@ -19,7 +25,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
@@ -42,22 +48,58 @@ from events.web.templating import when
 # tests/mail/test_compose.py checks them against the app's routing table.
 MANAGE_PATH = "/r/{token}"
 JOIN_PATH = "/j/{token}"
+CALENDAR_PATH = "/c/{token}.ics"
 EVENT_PATH = "/events/{slug}"
+TOPIC_PATH = "/topics/{slug}"
+# The alerts room's link routes ("alerts:confirm", "alerts:unsubscribe").
+CONFIRM_PATH = "/alerts/confirm/{token}"
+UNSUBSCRIBE_PATH = "/alerts/unsubscribe/{token}"
 
 # Kinds that tell the registrant they hold a place (a joining link, a REQUEST invite).
 CONFIRMED_KINDS = frozenset({"confirmed", "promoted"})
+# Kinds sent to registrants whatever their status; those holding a confirmed place (the
+# payload's "status") get their joining link and private calendar feed as well.
+NOTICE_KINDS = frozenset({"event_updated", "event_cancelled", "broadcast", "reminder"})
+# Kinds about a topic subscription rather than a registration.
+ALERT_KINDS = frozenset({"subscription_confirm", "alert", "alert_digest"})
 
 SUBJECTS: Mapping[str, str] = {
     "confirmed": "Your place is confirmed: {title}",
     "waitlisted": "You are on the waiting list: {title}",
     "promoted": "A place has come up for you: {title}",
     "cancelled": "Your place has been cancelled: {title}",
+    "event_updated": "Changed: {title}",
+    "event_cancelled": "Cancelled: {title}",
+    "broadcast": "{subject} ({title})",
+    "reminder": "Reminder: {title}, {when}",
+    "subscription_confirm": "Confirm your email alerts for {topic}",
+    "alert": "New {topic} event: {title}",
+    "alert_digest": "New {topic} events: {count}",
+}
+
+# How the fields an organiser changed are named in an update email.
+CHANGE_LABELS: Mapping[str, str] = {
+    "starts_at": "the start time",
+    "ends_at": "the end time",
+    "time": "the time",
+    "timezone": "the time zone",
+    "all_day": "the time",
+    "venue_name": "the venue",
+    "venue_address": "the address",
+    "venue": "the venue",
+    "place": "the place",
+    "town": "the town",
+    "postcode": "the postcode",
+    "format": "how it is held (online or in person)",
+    "joining_url": "the joining link",
+    "title": "the title",
 }
 
 # Control characters, and separators a mail client may treat as line breaks.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
 _ENCODED_WORD = re.compile(r"=\?", re.ASCII)
 _SPACES = re.compile(r"\s+")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
 
 class ComposeError(ValueError):
@@ -124,10 +166,24 @@ def _sender(mail_from: str) -> Address:
     return _address(name, email)
 
 
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard registry builds a new class with ``type()`` on every header set (about
+    70 us each, a dozen per email): build each once."""
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one module-level instance, kept for the process
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return super().__getitem__(name)
+
+
+# policy.SMTP (CRLF line ends, RFC-compliant folding) with the cached registry.
+SMTP_POLICY = policy.SMTP.clone(header_factory=_CachedHeaderRegistry())
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(templates_dir() / "mail"),
+        auto_reload=False,  # templates are read once per process, not stat()ed per email
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -142,70 +198,174 @@ def _link(base_url: str, path: str, token: object) -> str | None:
     return base_url + path.format(token=quote(token, safe=""))
 
 
+def holds_place(outgoing: Outgoing) -> bool:
+    """Whether the email goes to someone holding a confirmed place (as the row was queued)."""
+    if outgoing.kind in CONFIRMED_KINDS:
+        return True
+    return outgoing.kind in NOTICE_KINDS and outgoing.payload.get("status") == "confirmed"
+
+
 @dataclass(frozen=True)
 class Links:
     event_url: str
     manage_url: str | None  # the registrant's management link, when the row carries a token
     join_url: str | None  # the personal joining link: confirmed places at online events only
+    calendar_url: str | None = None  # the registrant's private feed: confirmed places only
+
+
+def event_url(base_url: str, event: Event) -> str:
+    return base_url + EVENT_PATH.format(slug=quote(event.slug, safe=""))
 
 
 def links(outgoing: Outgoing, event: Event, base_url: str) -> Links:
     payload = outgoing.payload
-    confirmed = outgoing.kind in CONFIRMED_KINDS
+    confirmed = holds_place(outgoing) and outgoing.kind != "event_cancelled"
     online = event.format in {EventFormat.online, EventFormat.hybrid}
     return Links(
-        event_url=base_url + EVENT_PATH.format(slug=quote(event.slug, safe="")),
-        manage_url=_link(base_url, MANAGE_PATH, payload.get("manage_token")),
+        event_url=event_url(base_url, event),
+        manage_url=_link(base_url, MANAGE_PATH, payload.get("manage_token"))
+        if outgoing.kind != "event_cancelled"
+        else None,
         join_url=_link(base_url, JOIN_PATH, payload.get("join_token"))
         if confirmed and online
         else None,
+        calendar_url=_link(base_url, CALENDAR_PATH, payload.get("calendar_token"))
+        if confirmed
+        else None,
     )
+
+
+def _plain(text: str) -> str:
+    """An organiser's text with one newline convention and no other control characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch in "\n\t" or not _CONTROL.match(ch))
+
+
+def _changes(changed: object) -> list[str]:
+    if not isinstance(changed, list | tuple):
+        return []
+    labels: list[str] = []
+    for item in changed:
+        label = CHANGE_LABELS.get(str(item), str(item).replace("_", " "))
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _event_values(event: Event, base_url: str) -> dict[str, Any]:
+    return {
+        "event": event,
+        "title": event.title,
+        "when": when(event.starts_at, event.ends_at, event.timezone, event.all_day),
+        "online": event.format in {EventFormat.online, EventFormat.hybrid},
+        "in_person": event.format != EventFormat.online,
+        "event_url": event_url(base_url, event),
+    }
+
+
+def _alert_context(
+    outgoing: Outgoing, event: Event | None, events: Sequence[Event], base_url: str
+) -> dict[str, Any]:
+    payload = outgoing.payload
+    topic_slug = str(payload.get("topic_slug") or "")
+    values: dict[str, Any] = {
+        "kind": outgoing.kind,
+        "name": "",
+        "topic": str(payload.get("topic_name") or "this topic"),
+        "topic_url": base_url + TOPIC_PATH.format(slug=quote(topic_slug, safe=""))
+        if topic_slug
+        else base_url,
+        "frequency": str(payload.get("frequency") or "immediate"),
+        "confirm_url": _link(base_url, CONFIRM_PATH, payload.get("confirm_token")),
+        "unsubscribe_url": _link(base_url, UNSUBSCRIBE_PATH, payload.get("unsubscribe_token")),
+        "digest": [
+            {
+                "title": item.title,
+                "when": when(item.starts_at, item.ends_at, item.timezone, item.all_day),
+                "url": event_url(base_url, item),
+                "summary": item.summary,
+            }
+            for item in events
+        ],
+        "count": len(events),
+    }
+    if event is not None:
+        values.update(_event_values(event, base_url))
+        values["summary"] = event.summary
+    return values
 
 
 def context(
     outgoing: Outgoing,
     *,
-    event: Event,
+    event: Event | None,
     access_requirements: Sequence[str],
     access_details: str,
     base_url: str,
+    events: Sequence[Event] = (),
 ) -> dict[str, Any]:
     """What the templates see. Times are the event's own, in its own zone."""
+    if outgoing.kind in ALERT_KINDS:
+        return _alert_context(outgoing, event, events, base_url)
+    if event is None:
+        raise ComposeError("the event this message is about no longer exists")
     payload = outgoing.payload
-    online = event.format in {EventFormat.online, EventFormat.hybrid}
     found = links(outgoing, event, base_url)
     return {
+        **_event_values(event, base_url),
         "kind": outgoing.kind,
         "name": str(payload.get("name") or ""),
         "resent": bool(payload.get("resent")),
         "position": payload.get("position"),
-        "event": event,
-        "title": event.title,
-        "when": when(event.starts_at, event.ends_at, event.timezone, event.all_day),
-        "online": online,
-        "in_person": event.format != EventFormat.online,
-        "event_url": found.event_url,
+        "confirmed": holds_place(outgoing),
+        "waitlisted": payload.get("status") == "waitlisted",
         "manage_url": found.manage_url,
         "join_url": found.join_url,
+        "calendar_url": found.calendar_url,
         "access_requirements": list(access_requirements),
         "access_details": access_details,
+        "changed": _changes(payload.get("changed")),
+        "subject": str(payload.get("subject") or ""),
+        "body": _plain(str(payload.get("body") or "")),
+        "paragraphs": [
+            part.strip("\n")
+            for part in _PARAGRAPH.split(_plain(str(payload.get("body") or "")))
+            if part.strip()
+        ],
+        "sender_name": str(payload.get("sender_name") or ""),
+        "offset_minutes": payload.get("offset"),
     }
+
+
+def subject_line(outgoing: Outgoing, values: Mapping[str, Any]) -> str:
+    template = SUBJECTS.get(outgoing.kind)
+    if template is None:
+        raise ComposeError(f"no template for mail kind {outgoing.kind!r}")
+    return header_text(
+        template.format(
+            title=values.get("title", ""),
+            when=values.get("when", ""),
+            subject=values.get("subject", ""),
+            topic=values.get("topic", ""),
+            count=values.get("count", 0),
+        )
+    )
 
 
 def compose(
     outgoing: Outgoing,
     *,
-    event: Event,
+    event: Event | None,
     mail_from: str,
     base_url: str,
     access_requirements: Sequence[str] = (),
     access_details: str = "",
     calendar: CalendarPart | None = None,
+    events: Sequence[Event] = (),
 ) -> EmailMessage:
     """The email for one outbox row. ``calendar``, when given, adds the invite in both the
-    places calendar apps look (see ``CalendarPart``)."""
-    subject = SUBJECTS.get(outgoing.kind)
-    if subject is None:
+    places calendar apps look (see ``CalendarPart``). ``events`` are a digest's events."""
+    if outgoing.kind not in SUBJECTS:
         raise ComposeError(f"no template for mail kind {outgoing.kind!r}")
     values = context(
         outgoing,
@@ -213,6 +373,7 @@ def compose(
         access_requirements=access_requirements,
         access_details=access_details,
         base_url=base_url,
+        events=events,
     )
     environment = _environment()
     try:
@@ -222,13 +383,18 @@ def compose(
         raise ComposeError(f"missing mail template {exc.name}") from None
 
     sender = _sender(mail_from)
-    message = EmailMessage(policy=policy.SMTP)
-    message["Subject"] = header_text(subject.format(title=event.title))
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["Subject"] = subject_line(outgoing, values)
     message["From"] = sender
     message["To"] = _address(str(outgoing.payload.get("name") or ""), outgoing.recipient)
     message["Date"] = format_datetime(outgoing.created_at.astimezone(dt.UTC))
     message["Message-ID"] = message_id(outgoing, sender.domain)
     message["Auto-Submitted"] = "auto-generated"
+    unsubscribe = values.get("unsubscribe_url")
+    if outgoing.kind in {"alert", "alert_digest"} and unsubscribe:
+        # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" to this URL themselves.
+        message["List-Unsubscribe"] = f"<{header_text(unsubscribe)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     if calendar is not None:

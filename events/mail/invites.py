@@ -1,33 +1,72 @@
 """The calendar part of registration emails, built by ``events.calendar.builders``.
 
-Pure, like ``compose``: a confirmed or promoted place carries ``METHOD:REQUEST`` (the
-registrant is the ATTENDEE, the event's organiser the ORGANIZER); a place the member
-cancelled carries ``METHOD:CANCEL`` with a higher SEQUENCE, so calendar apps remove it;
-a waiting-list email carries none (there is no place to put in a calendar yet).
+Pure, like ``compose``:
+
+- a confirmed or promoted place carries ``METHOD:REQUEST`` (the registrant is the ATTENDEE);
+- an event update to a confirmed place carries ``METHOD:REQUEST`` again: same UID, the
+  SEQUENCE the change raised (``payload["sequence"]``), a new DTSTAMP, so calendar apps move
+  the entry;
+- a place the member cancelled carries ``METHOD:CANCEL`` with a higher SEQUENCE, and so does
+  a cancelled event for a confirmed place (``STATUS:CANCELLED``), so calendar apps remove it;
+- waiting-list places, broadcasts and reminders carry none (nothing to put in a calendar, or
+  nothing that changed).
+
+The ORGANIZER is a real address that is not the recipient's (Gmail shows no buttons on an
+invite "from" its own attendee): the event's organiser, else the sender address.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from email.utils import parseaddr
+
 from events.calendar.builders import Attendee, EventView, invite
 from events.catalog.models import Event
-from events.mail.compose import CONFIRMED_KINDS, CalendarPart, Outgoing, links
-from events.registration.models import Registration
+from events.mail.compose import CONFIRMED_KINDS, CalendarPart, Outgoing, holds_place, links
+from events.registration.models import Registration, RegistrationStatus
+
+
+def organizer_address(event: Event, recipient: str, mail_from: str) -> str:
+    own = event.organiser_email.strip()
+    if own and own.lower() != recipient.strip().lower():
+        return own
+    return parseaddr(mail_from)[1]
+
+
+def _sequence(outgoing: Outgoing, event: Event) -> int:
+    value = outgoing.payload.get("sequence")
+    return value if isinstance(value, int) and value >= 0 else event.ical_sequence
 
 
 def registration_invite(
-    outgoing: Outgoing, event: Event, registration: Registration | None, base_url: str
+    outgoing: Outgoing,
+    event: Event,
+    registration: Registration | None,
+    base_url: str,
+    mail_from: str,
 ) -> CalendarPart | None:
     """The ``worker.InviteBuilder`` used by default."""
+    still_confirmed = registration is None or registration.status == RegistrationStatus.confirmed
     if outgoing.kind in CONFIRMED_KINDS:
         method, sequence = "REQUEST", None
     elif outgoing.kind == "cancelled":
         method, sequence = "CANCEL", event.ical_sequence + 1
+    elif outgoing.kind == "event_updated" and holds_place(outgoing) and still_confirmed:
+        method, sequence = "REQUEST", _sequence(outgoing, event)
+    elif outgoing.kind == "event_cancelled" and holds_place(outgoing):
+        # cancel_event raised the sequence; never below the event's own.
+        method, sequence = "CANCEL", max(_sequence(outgoing, event), event.ical_sequence)
     else:
         return None
     found = links(outgoing, event, base_url)
     name = registration.name if registration is not None else str(outgoing.payload.get("name", ""))
-    ics = invite(
+    view = replace(
         EventView.from_event(event),
+        organiser_email=organizer_address(event, outgoing.recipient, mail_from),
+        cancelled=method == "CANCEL" or event.status == "cancelled",
+    )
+    ics = invite(
+        view,
         Attendee(name=name, email=outgoing.recipient),
         "REQUEST" if method == "REQUEST" else "CANCEL",
         stamp=outgoing.created_at,

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import re
+import ssl
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -106,6 +107,7 @@ class SmtpTransport:
         password: str | None,
         implicit_tls: bool,
         timeout: float = 30,
+        ca_file: str = "",
     ) -> None:
         self.hostname = hostname
         self.port = port
@@ -113,6 +115,8 @@ class SmtpTransport:
         self.password = password
         self.implicit_tls = implicit_tls
         self.timeout = timeout
+        # A private relay's CA (EVENTS_MAIL_CA_FILE); None: the system's trust store.
+        self.tls_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
         self._smtp: aiosmtplib.SMTP | None = None
 
     def _client(self) -> aiosmtplib.SMTP:
@@ -124,6 +128,7 @@ class SmtpTransport:
             use_tls=self.implicit_tls,
             start_tls=None if not self.implicit_tls else False,  # None: STARTTLS if offered
             timeout=self.timeout,
+            tls_context=self.tls_context,
         )
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -182,7 +187,7 @@ def _by_code(code: int, answer: str) -> DeliveryError:
     return TemporaryFailure(text)
 
 
-def transport_from_url(url: str) -> Transport:
+def transport_from_url(url: str, *, ca_file: str = "") -> Transport:
     """The transport ``EVENTS_MAIL_URL`` names (validated by Settings)."""
     parts = urlsplit(url)
     if parts.scheme == "file":
@@ -194,5 +199,6 @@ def transport_from_url(url: str) -> Transport:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             implicit_tls=parts.scheme == "smtps",
+            ca_file=ca_file,
         )
     raise ValueError(f"unsupported mail URL scheme {parts.scheme!r}")

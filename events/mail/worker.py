@@ -16,6 +16,13 @@ A batch, step by step:
    sent (raw tokens removed from the payload), retried with exponential back-off (4xx,
    connection trouble), or failed with the server's answer (5xx, or a row that cannot be
    composed). Tokens are removed from failed rows too: nothing will use them.
+   A row that should no longer go out (a reminder whose registration or event was
+   cancelled, or whose event moved; an alert for an event unpublished or a subscription
+   ended meanwhile) is marked "skipped" with the reason, and not sent.
+
+Before the batches, ``drain`` runs the scheduler step: due reminders
+(``mail/reminders.py``) and today's topic digests (``alerts/service.py``) are queued, each in
+its own short transaction; their dedupe keys make concurrent workers harmless.
 """
 
 from __future__ import annotations
@@ -28,36 +35,47 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from events.catalog.models import Event
+from events.alerts import service as alerts
+from events.alerts.models import SubscriptionStatus, TopicSubscription
+from events.catalog.models import Event, EventStatus
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database, unit_of_work
-from events.mail.compose import CalendarPart, ComposeError, Outgoing, compose, message_id
+from events.mail.compose import (
+    ALERT_KINDS,
+    NOTICE_KINDS,
+    CalendarPart,
+    ComposeError,
+    Outgoing,
+    compose,
+    message_id,
+)
 from events.mail.invites import registration_invite
 from events.mail.models import OutboxMessage, OutboxStatus
+from events.mail.reminders import schedule_reminders
 from events.mail.transport import (
     DeliveryError,
     PermanentFailure,
     Transport,
     transport_from_url,
 )
-from events.registration.models import Registration
+from events.registration.models import Registration, RegistrationStatus
 from events.registration.schemas import ACCESS_NEEDS
 
 log = logging.getLogger("events.mail")
 
 # Payload keys holding raw secrets (management and joining tokens): dropped once sent.
+# (Alert links are not stored at all: they are HMACs the worker computes when sending.)
 SECRET_KEYS = ("manage_token", "join_token", "calendar_token")
 
-InviteBuilder = Callable[[Outgoing, Event, Registration | None, str], CalendarPart | None]
-"""The calendar hook: (row, event, registration, base_url) -> the invite part, or None."""
+InviteBuilder = Callable[[Outgoing, Event, Registration | None, str, str], CalendarPart | None]
+"""The calendar hook: (row, event, registration, base_url, mail_from) -> the invite part."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,10 @@ class WorkerOptions:
     retry_max: dt.timedelta = dt.timedelta(hours=6)
     max_attempts: int = 10
     poll_seconds: float = 2.0
+    # Run the scheduler step (reminders, digests) before each drain.
+    schedule: bool = True
+    schedule_limit: int = 500
+    digest_hour: int = 7
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerOptions:
@@ -78,6 +100,7 @@ class WorkerOptions:
             retry_max=dt.timedelta(seconds=settings.mail_retry_max_seconds),
             max_attempts=settings.mail_max_attempts,
             poll_seconds=settings.worker_poll_seconds,
+            digest_hour=settings.alert_digest_hour,
         )
 
     def backoff(self, attempts: int) -> dt.timedelta:
@@ -92,6 +115,7 @@ class BatchResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0
 
     def __add__(self, other: BatchResult) -> BatchResult:
         return BatchResult(
@@ -99,13 +123,15 @@ class BatchResult:
             self.sent + other.sent,
             self.retried + other.retried,
             self.failed + other.failed,
+            self.skipped + other.skipped,
         )
 
     def line(self) -> str:
-        return (
+        text = (
             f"claimed {self.claimed}, sent {self.sent}, retried {self.retried}, "
             f"failed {self.failed}"
         )
+        return text + (f", skipped {self.skipped}" if self.skipped else "")
 
 
 def new_worker_id() -> str:
@@ -122,6 +148,50 @@ class _Loaded:
     outgoing: Outgoing
     event: Event | None
     registration: Registration | None
+    subscription: TopicSubscription | None = None
+    events: list[Event] | None = None
+
+
+def _ids(values: object) -> list[int]:
+    return [v for v in values if isinstance(v, int)] if isinstance(values, list) else []
+
+
+def _skip_reason(item: _Loaded, now: dt.datetime) -> str | None:
+    """Why this row should not be sent any more, or None to send it."""
+    kind, event, registration = item.row.kind, item.event, item.registration
+    if kind in ALERT_KINDS:
+        subscription = item.subscription
+        if subscription is None:
+            return "the subscription no longer exists"
+        if kind == "subscription_confirm":
+            if subscription.status != SubscriptionStatus.pending:
+                return f"the subscription is {subscription.status.value} already"
+            return None
+        if subscription.status != SubscriptionStatus.active:
+            return "the subscriber has unsubscribed"
+        if kind == "alert" and event is not None and event.status != EventStatus.published:
+            return "the event is no longer published"
+        if kind == "alert_digest" and not item.events:
+            return "none of the digest's events is still published and to come"
+        return None
+    if kind not in NOTICE_KINDS or kind == "event_cancelled":
+        return None
+    if registration is None or registration.erased_at is not None:
+        return "the registration no longer exists"
+    if registration.status == RegistrationStatus.cancelled:
+        return "the registration was cancelled"
+    if kind != "reminder" or event is None:
+        return None
+    if registration.status != RegistrationStatus.confirmed:
+        return "the registration is not confirmed"
+    if event.status != EventStatus.published:
+        return f"the event is {event.status.value}"
+    planned = item.row.payload.get("starts_at")
+    if not isinstance(planned, str) or dt.datetime.fromisoformat(planned) != event.starts_at:
+        return "the event was rescheduled"
+    if now >= event.starts_at:
+        return "the event has started"
+    return None
 
 
 class Worker:
@@ -139,10 +209,14 @@ class Worker:
         self.database = database
         self.clock = clock
         self.settings = settings
-        self.transport = transport or transport_from_url(settings.mail_url)
+        self.transport = transport or transport_from_url(
+            settings.mail_url, ca_file=settings.mail_ca_file
+        )
         self.options = options or WorkerOptions.from_settings(settings)
         self.worker_id = worker_id or new_worker_id()
         self.invites = invites
+        # BEGIN IMMEDIATE on SQLite, as the writer sessions do.
+        self._write_engine = database.engine.execution_options(sqlite_begin_immediate=True)
 
     async def claim(self) -> list[int]:
         """Lease up to ``batch_size`` due rows to this worker; their ids, oldest first."""
@@ -182,7 +256,10 @@ class Worker:
                 ).all()
             )
             event_ids = {r.payload.get("event_id") for r in rows} - {None}
+            for r in rows:
+                event_ids.update(_ids(r.payload.get("event_ids")))
             registration_ids = {r.payload.get("registration_id") for r in rows} - {None}
+            subscription_ids = {r.payload.get("subscription_id") for r in rows} - {None}
             events = {
                 e.id: e
                 for e in (await session.scalars(select(Event).where(Event.id.in_(event_ids))))
@@ -193,6 +270,13 @@ class Worker:
                     select(Registration).where(Registration.id.in_(registration_ids))
                 )
             }
+            subscriptions = {
+                s.id: s
+                for s in await session.scalars(
+                    select(TopicSubscription).where(TopicSubscription.id.in_(subscription_ids))
+                )
+            }
+        now = self.clock.now()
         return [
             _Loaded(
                 row=row,
@@ -206,17 +290,55 @@ class Worker:
                 ),
                 event=events.get(row.payload.get("event_id")),  # type: ignore[arg-type]
                 registration=registrations.get(row.payload.get("registration_id")),  # type: ignore[arg-type]
+                subscription=subscriptions.get(row.payload.get("subscription_id")),  # type: ignore[arg-type]
+                events=[
+                    events[i]
+                    for i in _ids(row.payload.get("event_ids"))
+                    if i in events
+                    and events[i].status == EventStatus.published
+                    and events[i].starts_at > now
+                ]
+                if "event_ids" in row.payload
+                else None,
             )
             for row in rows
         ]
 
+    def _alert_links(self, item: _Loaded) -> Outgoing:
+        """Alert rows carry no secrets: their links are computed here, when sending."""
+        subscription = item.subscription
+        if subscription is None:
+            return item.outgoing
+        secret = self.settings.secret()
+        payload = dict(item.outgoing.payload)
+        payload["unsubscribe_token"] = alerts.link_token(secret, subscription, "unsubscribe")
+        if item.row.kind == "subscription_confirm":
+            payload["confirm_token"] = alerts.link_token(secret, subscription, "confirm")
+        return replace(item.outgoing, payload=payload)
+
     def _compose(self, item: _Loaded) -> EmailMessage:
+        if item.row.kind in ALERT_KINDS:
+            if item.row.kind == "alert" and item.event is None:
+                raise ComposeError("the event this message is about no longer exists")
+            return compose(
+                self._alert_links(item),
+                event=item.event,
+                mail_from=self.settings.mail_from,
+                base_url=self.settings.base_url,
+                events=item.events or [],
+            )
         if item.event is None:
             raise ComposeError("the event this message is about no longer exists")
         registration = item.registration
         codes = registration.access_requirements if registration is not None else []
         calendar = (
-            self.invites(item.outgoing, item.event, registration, self.settings.base_url)
+            self.invites(
+                item.outgoing,
+                item.event,
+                registration,
+                self.settings.base_url,
+                self.settings.mail_from,
+            )
             if self.invites is not None
             else None
         )
@@ -236,10 +358,16 @@ class Worker:
         if not ids:
             return BatchResult()
         items = await self._load(ids)
-        sent = retried = failed = 0
+        sent = retried = failed = skipped = 0
         sender = self.settings.mail_from
+        now = self.clock.now()
         async with self.transport as transport:
             for index, item in enumerate(items):
+                reason = _skip_reason(item, now)
+                if reason is not None:
+                    await self._skipped(item.row, reason)
+                    skipped += 1
+                    continue
                 try:
                     message = self._compose(item)
                 except ComposeError as exc:
@@ -274,13 +402,21 @@ class Worker:
                 else:
                     await self._sent(item.row, str(message["Message-ID"]))
                     sent += 1
-        result = BatchResult(claimed=len(ids), sent=sent, retried=retried, failed=failed)
+        result = BatchResult(
+            claimed=len(ids), sent=sent, retried=retried, failed=failed, skipped=skipped
+        )
         log.info("mail worker %s: %s", self.worker_id, result.line())
         return result
 
     async def _record(self, row_id: int, values: dict[str, Any]) -> None:
-        async with unit_of_work(self.database.writer) as session:
-            await _update_pending(session, row_id, values)
+        # One short write transaction per outcome, on a Core connection (no ORM session to
+        # build and tear down for each message: about a third of the per-message cost).
+        async with self._write_engine.begin() as connection:
+            await connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.pending)
+                .values(**values)
+            )
 
     async def _sent(self, row: OutboxMessage, sent_id: str) -> None:
         await self._record(
@@ -293,6 +429,19 @@ class Worker:
                 "claimed_by": "",
                 "message_id": sent_id,
                 "last_error": "",
+                "payload": _without_secrets(row.payload),
+            },
+        )
+
+    async def _skipped(self, row: OutboxMessage, reason: str) -> None:
+        log.info("mail: message %s (%s) skipped: %s", row.id, row.kind, reason)
+        await self._record(
+            row.id,
+            {
+                "status": OutboxStatus.skipped,
+                "claimed_until": None,
+                "claimed_by": "",
+                "last_error": reason,
                 "payload": _without_secrets(row.payload),
             },
         )
@@ -345,8 +494,30 @@ class Worker:
                 .execution_options(synchronize_session=False)
             )
 
+    async def schedule(self) -> tuple[int, int]:
+        """The scheduler step: queue due reminders and today's digests. (reminders, digests)"""
+        limit = self.options.schedule_limit
+        async with unit_of_work(self.database.writer) as session:
+            reminders = await schedule_reminders(
+                session, self.clock, secret=self.settings.secret(), limit=limit
+            )
+        async with unit_of_work(self.database.writer) as session:
+            digests = await alerts.schedule_digests(
+                session,
+                self.clock,
+                hour=self.options.digest_hour,
+                zone=self.settings.timezone,
+                limit=limit,
+            )
+        if reminders or digests:
+            log.info("mail scheduler: queued %s reminders, %s digests", reminders, digests)
+        return reminders, digests
+
     async def drain(self, on_batch: Callable[[BatchResult], None] | None = None) -> BatchResult:
-        """Send everything due now, batch after batch; the totals."""
+        """Run the scheduler step, then send everything due now, batch after batch; the
+        totals."""
+        if self.options.schedule:
+            await self.schedule()
         total = BatchResult()
         while True:
             result = await self.run_batch()
@@ -368,16 +539,6 @@ class Worker:
                 log.exception("mail worker %s: batch failed; retrying shortly", self.worker_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.options.poll_seconds)
-
-
-async def _update_pending(session: AsyncSession, row_id: int, values: dict[str, Any]) -> None:
-    # Only a pending row changes: a row another worker already recorded stays as it is.
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.pending)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
 
 
 __all__ = ["BatchResult", "InviteBuilder", "Worker", "WorkerOptions", "message_id"]

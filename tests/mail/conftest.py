@@ -25,6 +25,7 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    tls: bool = False  # the message came over TLS (implicit, or after STARTTLS)
 
     @property
     def message(self) -> EmailMessage:
@@ -51,9 +52,13 @@ class Recorder:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
+        transport = server.transport
+        tls = session.ssl is not None or (
+            transport is not None and transport.get_extra_info("ssl_object") is not None
+        )
         with self.lock:
             self.received.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content), tls)
             )
         return "250 Message accepted"
 

@@ -79,3 +79,35 @@ def test_worker_in_process_defaults_to_on_for_sqlite_only() -> None:
     assert not Settings(
         database_url="sqlite:///x.sqlite3", worker_in_process=False
     ).runs_worker_in_process
+
+
+async def test_worker_once_runs_the_reminder_scheduler(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'worker_test.sqlite3'}"
+    schema.upgrade(url)
+    database = Database.from_url(url)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        make = Factory(database, FrozenClock(now - dt.timedelta(days=2)))
+        event = await make.event(starts_at=now + dt.timedelta(hours=12))
+        await register(make, event, "sam@example.org")
+    finally:
+        await database.dispose()
+    folder = tmp_path / "outbox"
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "events", "worker", "--once"],
+        cwd=tmp_path,
+        env=_env(url, folder),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "batch: claimed 2, sent 2" in done.stdout  # the confirmation and the 1-day reminder
+    subjects = sorted(
+        line for p in folder.glob("*.eml") for line in p.read_text().splitlines()
+        if line.startswith("Subject:")
+    )  # fmt: skip
+    assert len(subjects) == 2 and subjects[0].startswith("Subject: Reminder: ")

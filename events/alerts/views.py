@@ -1,0 +1,170 @@
+"""Topic alert pages: subscribe (from the topic page), confirm, unsubscribe.
+
+The subscribe answer is the same page whatever the address, so the form tells nobody who
+is subscribed. Confirming is a button (POST) behind the emailed link, so a mail scanner
+fetching the link confirms nothing. Unsubscribing accepts RFC 8058's one-click POST, which
+mail providers send without any CSRF token: the secret link itself is the proof.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from events.alerts import service
+from events.alerts.schemas import SubscribeInput
+from events.catalog import queries
+from events.errors import InvalidInput
+from events.web.context import app_context
+from events.web.csrf import csrf_of
+from events.web.errors import error_response
+from events.web.ratelimit import client_address, limiter_of
+from events.web.uow import unit_of_work
+
+HONEYPOT = "website"
+PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer"}
+
+
+def _limited(request: Request, key: str, limit: int, what: str) -> Response | None:
+    now = app_context(request).clock.now().timestamp()
+    retry = limiter_of(request).hit(key, limit, now)
+    if retry is None:
+        return None
+    seconds = max(1, math.ceil(retry))
+    minutes = math.ceil(seconds / 60)
+    return error_response(
+        request,
+        429,
+        "rate_limited",
+        f"There have been too many alert requests {what} in a short time. Please wait "
+        f"{minutes} minute{'s' if minutes != 1 else ''} and try again.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def _form_page(
+    request: Request,
+    slug: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = app_context(request)
+    async with unit_of_work(request) as session:
+        topic = await queries.topic_by_slug(session, slug)
+    html = context.renderer.render(
+        "alerts/subscribe.html", topic=topic, values=values or {}, errors=errors or {}
+    )
+    return HTMLResponse(html, status_code=status_code, headers=PRIVATE)
+
+
+async def subscribe_form(request: Request) -> Response:
+    return await _form_page(request, request.path_params["slug"])
+
+
+def _values(form: FormData) -> dict[str, Any]:
+    return {k: v for k, v in form.items() if isinstance(v, str) and k in {"email", "frequency"}}
+
+
+async def subscribe(request: Request) -> Response:
+    context = app_context(request)
+    slug = request.path_params["slug"]
+    form = await request.form()
+    csrf_of(request).verify(request, form)
+    settings = context.settings
+    address = client_address(request, settings.trusted_networks)
+    if limited := _limited(
+        request,
+        f"alerts-address:{address}",
+        settings.rate_limit_per_address,
+        "from your connection",
+    ):
+        return limited
+    if form.get(HONEYPOT):
+        # Only automated form fillers see this field: the usual answer, and nothing queued.
+        async with unit_of_work(request) as session:
+            topic = await queries.topic_by_slug(session, slug)
+        html = context.renderer.render("alerts/check_email.html", topic=topic)
+        return HTMLResponse(html, headers=PRIVATE)
+    try:
+        data = SubscribeInput.from_form(form)
+    except InvalidInput as exc:
+        return await _form_page(
+            request, slug, values=_values(form), errors=exc.fields, status_code=422
+        )
+    if limited := _limited(
+        request,
+        f"alerts-email:{data.email}",
+        settings.alert_rate_limit_per_email,
+        "for that email address",
+    ):
+        return limited
+    async with unit_of_work(request, write=True) as session:
+        topic = await service.subscribe(
+            session, context.clock, topic_slug=slug, email=data.email, frequency=data.frequency
+        )
+    html = context.renderer.render("alerts/check_email.html", topic=topic)
+    return HTMLResponse(html, headers=PRIVATE)
+
+
+async def confirm_form(request: Request) -> Response:
+    context = app_context(request)
+    token = request.path_params["token"]
+    async with unit_of_work(request) as session:
+        subscription = await service.subscription_by_token(
+            session, token=token, secret=context.settings.secret(), purpose="confirm"
+        )
+        await session.refresh(subscription, ["topic"])
+    html = context.renderer.render("alerts/confirm.html", subscription=subscription, token=token)
+    return HTMLResponse(html, headers=PRIVATE)
+
+
+async def confirm(request: Request) -> Response:
+    context = app_context(request)
+    form = await request.form()
+    csrf_of(request).verify(request, form)
+    async with unit_of_work(request, write=True) as session:
+        subscription = await service.confirm(
+            session,
+            context.clock,
+            token=request.path_params["token"],
+            secret=context.settings.secret(),
+        )
+    html = context.renderer.render("alerts/confirmed.html", subscription=subscription)
+    return HTMLResponse(html, headers=PRIVATE)
+
+
+async def unsubscribe_form(request: Request) -> Response:
+    context = app_context(request)
+    token = request.path_params["token"]
+    async with unit_of_work(request) as session:
+        subscription = await service.subscription_by_token(
+            session, token=token, secret=context.settings.secret(), purpose="unsubscribe"
+        )
+        await session.refresh(subscription, ["topic"])
+    html = context.renderer.render(
+        "alerts/unsubscribe.html", subscription=subscription, token=token
+    )
+    return HTMLResponse(html, headers=PRIVATE)
+
+
+async def unsubscribe(request: Request) -> Response:
+    # No CSRF check, on purpose (RFC 8058): mail providers POST "List-Unsubscribe=One-Click"
+    # here with no cookie or token; the secret link is what authorises it, and the worst a
+    # forged request could do is stop alerts its sender already knew the link for.
+    context = app_context(request)
+    await request.form()  # read and ignore the body (the one-click field, or our button)
+    async with unit_of_work(request, write=True) as session:
+        subscription = await service.unsubscribe(
+            session,
+            context.clock,
+            token=request.path_params["token"],
+            secret=context.settings.secret(),
+        )
+    html = context.renderer.render("alerts/unsubscribed.html", subscription=subscription)
+    return HTMLResponse(html, headers=PRIVATE)

@@ -1,0 +1,3 @@
+from tests.mail.conftest import smtp
+
+__all__ = ["smtp"]
