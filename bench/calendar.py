@@ -17,15 +17,17 @@ warm feed hit, and a conditional request answered ``304``; ratios are to the bar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bench.catalog import (
@@ -130,7 +132,8 @@ def serve_and_load(url: str, workdir: Path, args: argparse.Namespace) -> list[Re
     with serving(url, workdir, args.cache_seconds) as (app, bare):
         feed = f"{app.base}/calendar.ics"
         started = time.perf_counter()
-        status, headers, body = fetch(feed)
+        with stall_probe(f"{app.base}/healthz") as stalls:
+            status, headers, body = fetch(feed)
         first = time.perf_counter() - started
         etag = headers.get("etag", "")
         started = time.perf_counter()
@@ -141,11 +144,23 @@ def serve_and_load(url: str, workdir: Path, args: argparse.Namespace) -> list[Re
             f"\n/calendar.ics: {status}, {len(body):,} bytes, {n_events} events; first request "
             f"(build in a worker thread) {first:.2f} s, second {second * 1000:.1f} ms"
         )
+        if stalls:
+            print(
+                f"during the first build, /healthz answered {len(stalls)} times: slowest "
+                f"{max(stalls) * 1000:.0f} ms, median {statistics.median(stalls) * 1000:.1f} ms"
+            )
         check, _, _ = fetch(feed, {"if-none-match": etag})
         print(f"conditional request with its ETag: {check}")
+        _, zipped_headers, zipped = fetch(feed, {"accept-encoding": "gzip"})
+        print(
+            f"gzip: {len(zipped):,} bytes (content-encoding: "
+            f"{ {k.lower(): v for k, v in zipped_headers.items()}.get('content-encoding') }), "
+            f"{len(zipped) / max(len(body), 1):.1%} of the plain feed"
+        )
         for target, header in [
             (f"{bare.base}/", None),
             (feed, None),
+            (feed, "Accept-Encoding: gzip"),
             (feed, f"If-None-Match: {etag}"),
         ]:
             output = (
@@ -171,13 +186,41 @@ def serve_and_load(url: str, workdir: Path, args: argparse.Namespace) -> list[Re
         ]
 
 
+@contextlib.contextmanager
+def stall_probe(url: str) -> Iterator[list[float]]:
+    """Poll ``url`` from a thread while the block runs: how long other requests wait while
+    a feed is built (a build on the event loop would show as one very slow answer)."""
+    timings: list[float] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            fetch(url)
+            timings.append(time.perf_counter() - started)
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield timings
+    finally:
+        stop.set()
+        thread.join(timeout=130)
+
+
 def report(results: Sequence[Result]) -> None:
-    baseline = statistics.mean(r.rps for r in results if r.label.startswith("bare"))
-    print(f"\n{'URL':<18} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} {'bad':>5}")
+    bare = [r for r in results if r.label.startswith("bare")]
+    baseline = statistics.mean(r.rps for r in bare)
+    bare_cpu = statistics.mean(r.cpu_us for r in bare)
+    print(
+        f"\n{'URL':<18} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU us/req':>10} {'bare/it':>7} {'bad':>5}"
+    )
     for r in results:
         print(
             f"{r.label:<18} {r.rps:>9.0f} {r.rps / baseline:>7.2f} {r.p50_ms:>8.2f} "
-            f"{r.p99_ms:>8.2f} {r.bad:>5}"
+            f"{r.p99_ms:>8.2f} {r.cpu_us:>10.0f} {bare_cpu / max(r.cpu_us, 1e-9):>7.2f} {r.bad:>5}"
         )
 
 

@@ -16,6 +16,8 @@ from starlette.staticfiles import StaticFiles
 import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
 from events.alerts.routes import routes as alerts_routes
 from events.api.routes import routes as api_routes
+from events.calendar import cache as calendar_cache
+from events.calendar.cache import KeptFeeds
 from events.calendar.routes import routes as calendar_routes
 from events.catalog.routes import routes as catalog_routes
 from events.catalog.service import availability_text, registration_state
@@ -97,6 +99,10 @@ def create_app(
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     # Innermost: a cached page is answered before routing, then CSRF and headers apply.
     app.add_middleware(CachedPages, cache=cache)
+    # As innermost: a kept calendar feed (or its 304) is answered before routing.
+    app.add_middleware(
+        KeptFeeds, cache=calendar_cache.install(app, cache, settings.page_cache_seconds)
+    )
     app.add_middleware(CsrfMiddleware, csrf=csrf, https=settings.base_url.startswith("https://"))
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     return app

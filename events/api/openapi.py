@@ -150,6 +150,18 @@ RESPONSES: dict[str, Any] = {
         "A field could not be used; `fields` names each one (code `invalid_input`, or "
         "`membership_required` for a members-only event)."
     ),
+    "Unauthorized": _error(
+        "No valid organiser API token in `Authorization: Bearer …` (code "
+        "`api_token_required`): missing, unknown or revoked. The console's session cookie is "
+        "not accepted here."
+    ),
+    "Conflict": _error(
+        "The change clashes with the event's or registration's state; the code says why "
+        "(e.g. `event_cancelled`, `already_cancelled`, `no_place_left`, `event_full`)."
+    ),
+    "InvalidInput": _error(
+        "A field could not be used; `fields` names each one (code `invalid_input`)."
+    ),
     "RateLimited": _error(
         "Too many registrations from this connection or for this email address in a short "
         "time (code `rate_limited`).",
@@ -170,6 +182,19 @@ RESPONSE_STATUS = {
     "InvalidFilter": 422,
     "InvalidRegistration": 422,
     "RateLimited": 429,
+    "Unauthorized": 401,
+    "Conflict": 409,
+    "InvalidInput": 422,
+}
+SECURITY_SCHEME = "organiserToken"
+SECURITY_SCHEMES = {
+    SECURITY_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An organiser API token, created in the organiser console under Your "
+        "account, API tokens. It acts with its organiser's permissions: events they own or "
+        "that are shared with them (an admin's: every event).",
+    }
 }
 
 
@@ -186,6 +211,9 @@ class Operation:
     request_body: dict[str, Any] | None = None  # the JSON schema of the body
     errors: tuple[str, ...] = ()  # names in RESPONSES
     paged: bool = False
+    secured: bool = False  # needs an organiser API token
+    integer_parameters: tuple[str, ...] = ()  # path parameters that are integers
+    also: dict[int, str] = field(default_factory=dict)  # other successes, same shape
 
     def as_dict(self, path: str, *, page_size: int) -> dict[str, Any]:
         parameters = [
@@ -194,7 +222,7 @@ class Operation:
                 "in": "path",
                 "required": True,
                 "description": self.path_parameters.get(name, ""),
-                "schema": {"type": "string"},
+                "schema": {"type": "integer" if name in self.integer_parameters else "string"},
             }
             for name in _PATH_PARAM.findall(path)
         ]
@@ -210,7 +238,10 @@ class Operation:
         responses: dict[str, Any] = {
             str(self.status): {"description": self.summary, "content": _json(self.response)}
         }
-        for name in self.errors:
+        for status, description in self.also.items():
+            responses[str(status)] = {"description": description, "content": _json(self.response)}
+        errors = ("Unauthorized", *self.errors) if self.secured else self.errors
+        for name in errors:
             responses[str(RESPONSE_STATUS[name])] = {"$ref": f"#/components/responses/{name}"}
         operation: dict[str, Any] = {
             "operationId": self.operation_id,
@@ -219,6 +250,8 @@ class Operation:
         }
         if self.description:
             operation["description"] = self.description
+        if self.secured:
+            operation["security"] = [{SECURITY_SCHEME: []}]
         if parameters:
             operation["parameters"] = parameters
         if self.request_body is not None:
@@ -290,6 +323,139 @@ OPERATIONS: dict[str, Operation] = {
         path_parameters={"slug": "The campaign's slug."},
         errors=("NotFound", "InvalidFilter"),
     ),
+    "organiser_create": Operation(
+        operation_id="createEvent",
+        summary="Create an event (organiser)",
+        description="A draft owned by the token's organiser, or published at once with "
+        "`publish: true`. The same rules as the console: an end after the start, capacity "
+        "not negative, registration opening before closing, an https joining link, topics, "
+        "series, campaign, region and access provisions that exist. Recorded in the audit "
+        "log as done through the API.",
+        response=ref("ManagedEvent"),
+        status=201,
+        tag="organiser",
+        request_body=ref("EventCreate"),
+        secured=True,
+        errors=("BadRequest", "TooLarge", "UnsupportedMediaType", "InvalidInput"),
+    ),
+    "organiser_event": Operation(
+        operation_id="getManagedEvent",
+        summary="One event the organiser manages, drafts and private fields included",
+        response=ref("ManagedEvent"),
+        tag="organiser",
+        path_parameters={"slug": "The event's slug."},
+        secured=True,
+        errors=("NotFound",),
+    ),
+    "organiser_update": Operation(
+        operation_id="updateEvent",
+        summary="Change an event (organiser)",
+        description="Only the fields sent change. A new time, place or joining link raises "
+        "the event's iCal sequence and emails every confirmed registrant an update; a higher "
+        "capacity gives places to the people waiting, in order. A cancelled event cannot be "
+        "changed (409 `event_cancelled`).",
+        response=ref("ManagedEvent"),
+        tag="organiser",
+        path_parameters={"slug": "The event's slug."},
+        request_body=ref("EventChanges"),
+        secured=True,
+        errors=(
+            "BadRequest",
+            "NotFound",
+            "Conflict",
+            "TooLarge",
+            "UnsupportedMediaType",
+            "InvalidInput",
+        ),
+    ),
+    "organiser_registrations": Operation(
+        operation_id="listRegistrations",
+        summary="A page of an event's registrations (organiser)",
+        response=ref("ManagedRegistrationList"),
+        tag="organiser",
+        path_parameters={"slug": "The event's slug."},
+        parameters=(
+            _query(
+                "status",
+                {"type": "string", "enum": ["confirmed", "waitlisted", "cancelled"]},
+                "Only registrations with this status.",
+            ),
+            _query(
+                "attended",
+                {"type": "string", "enum": ["yes", "no"]},
+                "Only those marked as attended (or not).",
+            ),
+            _query(
+                "q", {"type": "string", "maxLength": 200}, "Words in the name or email address."
+            ),
+            _query(
+                "sort",
+                {"type": "string", "enum": ["date", "-date", "name", "-name"], "default": "date"},
+                "Registration date or name; `-` for the reverse order.",
+            ),
+            _query(
+                "page",
+                {"type": "integer", "minimum": 1, "default": 1},
+                "Page number; follow `next` and `previous`.",
+            ),
+            _query(
+                "per_page",
+                {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                "How many registrations per page.",
+            ),
+        ),
+        secured=True,
+        errors=("NotFound", "InvalidFilter"),
+    ),
+    "organiser_register": Operation(
+        operation_id="addRegistration",
+        summary="Register someone for an event (organiser)",
+        description="The registration window and the members-only rule do not apply; "
+        "capacity does. An email already registered gets its existing registration back "
+        "(200), never a second place. The person gets the usual email with their links.",
+        response=ref("ManagedRegistration"),
+        status=201,
+        also={200: "The email was already registered: that registration, unchanged."},
+        tag="organiser",
+        path_parameters={"slug": "The event's slug."},
+        request_body=ref("OrganiserRegistrationRequest"),
+        secured=True,
+        errors=(
+            "BadRequest",
+            "NotFound",
+            "Conflict",
+            "TooLarge",
+            "UnsupportedMediaType",
+            "InvalidInput",
+        ),
+    ),
+    "organiser_cancel": Operation(
+        operation_id="cancelRegistration",
+        summary="Cancel a registration on the person's behalf (organiser)",
+        description="As if they had cancelled: the cancellation email, and a freed place "
+        "given to the first person waiting. Cancelling twice is 409 `already_cancelled`.",
+        response=ref("ManagedRegistration"),
+        tag="organiser",
+        path_parameters={
+            "slug": "The event's slug.",
+            "registration_id": "The registration's id (from the list).",
+        },
+        integer_parameters=("registration_id",),
+        secured=True,
+        errors=("NotFound", "Conflict"),
+    ),
+    "organiser_attendance": Operation(
+        operation_id="markAttendance",
+        summary="Mark registrations as attended, or not (organiser)",
+        description="Ids that are not this event's, and cancelled registrations, are left "
+        "alone, exactly like ids that do not exist.",
+        response=ref("AttendanceResult"),
+        tag="organiser",
+        path_parameters={"slug": "The event's slug."},
+        request_body=ref("AttendanceChange"),
+        secured=True,
+        errors=("BadRequest", "NotFound", "TooLarge", "UnsupportedMediaType", "InvalidInput"),
+    ),
     "openapi": Operation(
         operation_id="getOpenApiDocument",
         summary="This OpenAPI document",
@@ -312,13 +478,15 @@ def _undocumented(name: str) -> Operation:
 
 DESCRIPTION = """\
 Public data about the union's events, topics, series and campaigns, and registration for
-an event.
+an event; and, for organisers with an API token (`Authorization: Bearer …`), creating and
+changing their events, their registrations and attendance (the `organiser` operations),
+with the console's rules and permissions.
 
 Times are ISO 8601 in each event's own zone (`timezone`), with its UTC offset. Answers are
 cached per server process for a short time (a second by default), so `places_left` may be
 that stale. Errors are JSON with `status`, `code` and `message` (and `fields` when a
 parameter or field could not be used). Joining links for online events are private to
-confirmed attendees and never appear here.
+confirmed attendees and the event's organisers: only the organiser operations carry them.
 """
 
 
@@ -348,7 +516,11 @@ def document(routes: Sequence[BaseRoute], *, base_url: str, page_size: int) -> d
         "info": {"title": "Events API", "version": "1.0.0", "description": DESCRIPTION},
         "servers": [{"url": base_url}],
         "paths": paths,
-        "components": {"schemas": component_schemas(), "responses": RESPONSES},
+        "components": {
+            "schemas": component_schemas(),
+            "responses": RESPONSES,
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 

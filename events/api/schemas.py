@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
     TypeAdapter,
+    ValidationError,
     WithJsonSchema,
 )
 
@@ -35,7 +37,9 @@ from events.catalog.models import (
     Topic,
 )
 from events.catalog.service import RegistrationState, registration_state
+from events.errors import InvalidInput
 from events.registration import schemas as registration_schemas
+from events.registration.models import Registration, RegistrationStatus
 
 
 def _isoformat(value: dt.datetime) -> str:
@@ -273,6 +277,157 @@ class RegistrationRequest(BaseModel):
     """Must include `privacy`, and `access_data` when access needs are given."""
 
 
+# The organiser write API --------------------------------------------------------------
+# Requests are parsed by these models (unlike RegistrationRequest above): unknown keys are
+# refused, so a misspelt field is a 422 naming it rather than a change silently not made.
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
+MAX_REMINDER_MINUTES = 60 * 24 * 60  # 60 days, as in the console
+ReminderOffset = Annotated[int, Field(ge=1, le=MAX_REMINDER_MINUTES)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class EventChanges(Input):
+    """The fields of an event to change (`PATCH`): only the keys sent change; `null`
+    clears a field that may be empty (capacity, region, series, campaign, registration
+    times). Names as in `EventCreate`."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    slug: Slug | None = None
+    """The event's web address; changing it breaks links already shared."""
+    summary: Annotated[str, Field(max_length=1000)] | None = None
+    description: Annotated[str, Field(max_length=50_000)] | None = None
+    """Markdown."""
+    kind: EventKind | None = None
+    format: EventFormat | None = None
+    starts_at: AwareDatetime | None = None
+    """With its UTC offset, e.g. 2026-03-30T16:00:00+01:00."""
+    ends_at: AwareDatetime | None = None
+    """After `starts_at`."""
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+    """The IANA zone the event is shown in, e.g. Europe/London."""
+    all_day: bool | None = None
+    venue_name: Annotated[str, Field(max_length=200)] | None = None
+    venue_address: Annotated[str, Field(max_length=1000)] | None = None
+    town: Annotated[str, Field(max_length=120)] | None = None
+    postcode: Annotated[str, Field(max_length=10)] | None = None
+    region: Slug | None = None
+    """A region's slug, e.g. `north-west`."""
+    joining_url: Annotated[str, Field(max_length=1000)] | None = None
+    """The online room (https). Private: only confirmed attendees get it, through their
+    personal link."""
+    capacity: Annotated[int, Field(ge=0)] | None = None
+    """Confirmed places in all; null for unlimited. Raising it promotes people waiting."""
+    waiting_list_enabled: bool | None = None
+    registration_opens_at: AwareDatetime | None = None
+    registration_closes_at: AwareDatetime | None = None
+    members_only: bool | None = None
+    access: list[Annotated[str, Field(max_length=40)]] | None = None
+    """Access provision codes, e.g. `step_free`, `bsl`."""
+    access_notes: Annotated[str, Field(max_length=5000)] | None = None
+    organiser_name: Annotated[str, Field(max_length=200)] | None = None
+    organiser_email: Annotated[str, Field(max_length=320)] | None = None
+    topics: list[Slug] | None = None
+    """Topic slugs."""
+    series: Slug | None = None
+    campaign: Slug | None = None
+    reminder_offsets: list[ReminderOffset] | None = None
+    """Minutes before the start at which registrants are reminded."""
+
+
+class EventCreate(EventChanges):
+    """A new event, a draft unless `publish` is true. Owned by the token's organiser."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: EventKind
+    format: EventFormat
+    starts_at: AwareDatetime
+    """With its UTC offset, e.g. 2026-03-30T16:00:00+01:00."""
+    ends_at: AwareDatetime
+    """After `starts_at`."""
+    publish: bool = False
+    """Publish at once (otherwise a draft, seen only in the console and this API)."""
+
+
+class AttendanceChange(Input):
+    """Mark registrations of the event as attended (or not)."""
+
+    registration_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    """Ids of this event's registrations; others (and cancelled ones) are left alone."""
+    attended: bool = True
+
+
+OrganiserStatus = Literal["auto", "confirmed", "waitlisted"]
+
+
+class OrganiserRegistrationRequest(RegistrationRequest):
+    """Someone registered by an organiser. The registration window and the members-only
+    rule do not apply; capacity does. The person gets the usual email with their links."""
+
+    status: OrganiserStatus = "auto"
+    """`auto`: a place if one is left, else the waiting list if the event has one;
+    `confirmed`: a place or 409 `no_place_left`; `waitlisted`: the waiting list."""
+
+
+class ManagedEvent(EventDetail):
+    """An event as its organisers see it: the public fields and the private ones."""
+
+    id: int
+    joining_url: str
+    """The online room: private to the event's organisers and confirmed attendees."""
+    ical_sequence: int
+    """Goes up whenever the time, place or joining link changes."""
+    registration_opens_at: LocalDateTime | None
+    registration_closes_at: LocalDateTime | None
+    access_notes: str
+    organiser_name: str
+    organiser_email: str
+    reminder_offsets: list[int]
+    """Minutes before the start at which registrants are reminded."""
+    created_at: LocalDateTime
+    updated_at: LocalDateTime
+
+
+class ManagedRegistration(Output):
+    """One registration, as the event's organisers see it (access requirements are
+    special category data: keep them to the people who book interpreters or captions)."""
+
+    id: int
+    name: str
+    email: str
+    status: Literal["confirmed", "waitlisted", "cancelled"]
+    waiting_list_number: int | None
+    """Order on the waiting list (lower is earlier); null unless waitlisted."""
+    membership_number: str
+    role: str
+    setting: str
+    access_requirements: list[str]
+    access_details: str
+    attended: bool
+    created_at: LocalDateTime
+    cancelled_at: LocalDateTime | None
+
+
+class ManagedRegistrationList(Output):
+    """One page of an event's registrations, oldest first."""
+
+    items: list[ManagedRegistration]
+    total: int
+    """How many match the filters, on all pages."""
+    page: int
+    pages: int
+    next: Url | None
+    previous: Url | None
+
+
+class AttendanceResult(Output):
+    changed: int
+    """How many registrations changed (already marked ones do not count)."""
+
+
 TopicList = TypeAdapter(list[TopicItem])
 
 
@@ -283,7 +438,13 @@ def to_json(model: BaseModel) -> bytes:
 
 # Every named shape, for the OpenAPI document's components.schemas: requests as they are
 # read, responses as they are written.
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (RegistrationRequest,)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    RegistrationRequest,
+    EventCreate,
+    EventChanges,
+    OrganiserRegistrationRequest,
+    AttendanceChange,
+)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     EventList,
     EventItem,
@@ -292,6 +453,10 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     SeriesDetail,
     CampaignDetail,
     RegistrationCreated,
+    ManagedEvent,
+    ManagedRegistration,
+    ManagedRegistrationList,
+    AttendanceResult,
     Error,
 )
 
@@ -436,3 +601,123 @@ def campaign_detail(
         widened_to_area=widened_to_area,
         events=event_items(events, now=now, base_url=base_url),
     )
+
+
+def managed_event(event: Event, *, now: dt.datetime, base_url: str) -> ManagedEvent:
+    """An event with its relationships loaded (``catalog.service.event_with_details``)."""
+    zone = event.timezone
+    return ManagedEvent(
+        **_event_fields(event, now, base_url),
+        description=event.description,
+        id=event.id,
+        joining_url=event.joining_url,
+        ical_sequence=event.ical_sequence,
+        registration_opens_at=_maybe_local(event.registration_opens_at, zone),
+        registration_closes_at=_maybe_local(event.registration_closes_at, zone),
+        access_notes=event.access_notes,
+        organiser_name=event.organiser_name,
+        organiser_email=event.organiser_email,
+        reminder_offsets=list(event.reminder_offsets),
+        created_at=_local(event.created_at, zone),
+        updated_at=_local(event.updated_at, zone),
+    )
+
+
+def _maybe_local(moment: dt.datetime | None, zone: str) -> dt.datetime | None:
+    return _local(moment, zone) if moment is not None else None
+
+
+def managed_registration(registration: Registration, zone: str) -> ManagedRegistration:
+    return ManagedRegistration(
+        id=registration.id,
+        name=registration.name,
+        email=registration.email,
+        status=registration.status.value,
+        waiting_list_number=registration.waiting_list_number
+        if registration.status == RegistrationStatus.waitlisted
+        else None,
+        membership_number=registration.membership_number,
+        role=registration.role,
+        setting=registration.setting,
+        access_requirements=list(registration.access_requirements),
+        access_details=registration.access_details,
+        attended=registration.attended,
+        created_at=_local(registration.created_at, zone),
+        cancelled_at=_maybe_local(registration.cancelled_at, zone),
+    )
+
+
+# Reading the write API's bodies --------------------------------------------------------
+
+_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field.",
+    "timezone_aware": "Give the time with its UTC offset, e.g. 2026-03-30T16:00:00+01:00.",
+    "string_pattern_mismatch": "Use lower-case letters, numbers and hyphens only.",
+}
+# Fields that always have a value: null cannot clear them.
+_REQUIRED = frozenset(
+    {"title", "kind", "format", "starts_at", "ends_at", "timezone", "all_day"}
+    | {"waiting_list_enabled", "members_only", "summary", "description", "venue_name"}
+    | {"venue_address", "town", "postcode", "joining_url", "access", "access_notes"}
+    | {"organiser_name", "organiser_email", "topics", "reminder_offsets"}
+)
+InputModel = TypeVar("InputModel", bound=BaseModel)
+
+
+def read_input(model: type[InputModel], payload: object) -> InputModel:
+    """``payload`` (parsed JSON) as ``model``, or ``InvalidInput`` with a message per field."""
+    if not isinstance(payload, dict):
+        raise InvalidInput({"body": "Send a JSON object."})
+    try:
+        parsed = model.model_validate(payload)
+    except ValidationError as invalid:
+        fields: dict[str, str] = {}
+        for error in invalid.errors():
+            name = str(error["loc"][0]) if error["loc"] else "body"
+            fields.setdefault(name, _MESSAGES.get(error["type"], error["msg"]))
+        raise InvalidInput(fields) from None
+    nulls = {
+        name: "This field cannot be empty (null)."
+        for name in parsed.model_fields_set & _REQUIRED
+        if getattr(parsed, name) is None
+    }
+    if nulls:
+        raise InvalidInput(nulls)
+    return parsed
+
+
+def event_input_values(event: Event) -> dict[str, Any]:
+    """An existing event's values, named as ``EventChanges`` names them, for a change to
+    start from (groupings as slugs; the caller resolves them)."""
+    return {
+        "title": event.title,
+        "slug": None,
+        "summary": event.summary,
+        "description": event.description,
+        "kind": event.kind,
+        "format": event.format,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "timezone": event.timezone,
+        "all_day": event.all_day,
+        "venue_name": event.venue_name,
+        "venue_address": event.venue_address,
+        "town": event.town,
+        "postcode": event.postcode,
+        "region": event.region.slug if event.region else None,
+        "joining_url": event.joining_url,
+        "capacity": event.capacity,
+        "waiting_list_enabled": event.waiting_list_enabled,
+        "registration_opens_at": event.registration_opens_at,
+        "registration_closes_at": event.registration_closes_at,
+        "members_only": event.members_only,
+        "access": [p.code for p in event.access_provisions],
+        "access_notes": event.access_notes,
+        "organiser_name": event.organiser_name,
+        "organiser_email": event.organiser_email,
+        "topics": [t.slug for t in event.topics],
+        "series": event.series.slug if event.series else None,
+        "campaign": event.campaign.slug if event.campaign else None,
+        "reminder_offsets": list(event.reminder_offsets),
+    }

@@ -1,11 +1,16 @@
-"""What this process keeps of calendars, so that no feed is rebuilt per request.
+"""What this process keeps of calendars, so that no feed is rebuilt per request, and the
+fast path that answers a kept feed before routing.
 
 - Each event's serialised VEVENT, keyed by (id, updated_at, ical_sequence): any change to
   the event changes its key, so a kept VEVENT is never stale, and an unchanged event is
   never serialised twice.
-- Each feed's bytes with the ETag they were built for, until the feed's ETag inputs change.
-- Each feed's ETag inputs (one aggregate query) for at most the page cache's time to live,
-  so a warm hit or a 304 costs no query at all. Like the page cache, this is per process.
+- Each feed's bytes (plain and gzipped) with the ETag they were built for, until the feed's
+  ETag inputs change.
+- Each feed's ETag inputs (one aggregate query) for at most the page cache's time to live.
+  While they are fresh, ``KeptFeeds`` answers a feed hit or a ``304`` for that path from
+  headers encoded once, before routing, view or session code runs. A change committed in
+  this process (the page cache's generation moves on) ends that at once; another process's
+  change is seen within the time to live, as for pages (per process by design).
 
 Feeds are assembled in a worker thread (``run_in_threadpool``): serialising 10,000 events
 takes seconds and must not stall the event loop. Concurrent misses for one feed and ETag
@@ -17,37 +22,211 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import quote
 
+from starlette.applications import Starlette
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from events.calendar import builders
 from events.calendar.service import EventKey, FeedStamp
-from events.web.cache import PageCache
-from events.web.context import app_context
+from events.catalog.models import Event
+from events.web.cache import CachedResponse, PageCache
 
 VEVENT_ENTRIES = 50_000
+ICS = b"text/calendar; charset=utf-8"
+PUBLIC_CACHE = b"public, max-age=300"
+Headers = list[tuple[bytes, bytes]]
+
+
+def http_date(moment: dt.datetime) -> str:
+    return format_datetime(moment.astimezone(dt.UTC).replace(microsecond=0), usegmt=True)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What a request says about the copy it holds and the encodings it takes."""
+
+    if_none_match: bytes | None = None
+    if_modified_since: bytes | None = None
+    accept_encoding: bytes = b""
+
+    @classmethod
+    def of(cls, raw_headers: Iterable[tuple[bytes, bytes]]) -> Conditions:
+        none_match: list[bytes] = []
+        since: bytes | None = None
+        encodings: list[bytes] = []
+        for name, value in raw_headers:
+            if name == b"if-none-match":
+                none_match.append(value)  # repeated headers are one comma-separated list
+            elif name == b"if-modified-since":
+                since = value
+            elif name == b"accept-encoding":
+                encodings.append(value)
+        return cls(b",".join(none_match) if none_match else None, since, b",".join(encodings))
+
+    def not_modified(self, etag: bytes, last_modified: bytes, changed: dt.datetime) -> bool:
+        """RFC 9110 13.1: If-None-Match (weak comparison, lists, ``*``) decides when present,
+        else If-Modified-Since (an unreadable date is ignored)."""
+        if self.if_none_match is not None:
+            return _matches(self.if_none_match, etag)
+        if self.if_modified_since is None:
+            return False
+        if self.if_modified_since == last_modified:
+            return True
+        since = _http_moment(self.if_modified_since)
+        if since is None:
+            return False
+        return changed.replace(microsecond=0) <= since
+
+    def gzip(self) -> bool:
+        return _takes_gzip(self.accept_encoding)
+
+
+@lru_cache(maxsize=1024)
+def _matches(if_none_match: bytes, etag: bytes) -> bool:
+    opaque = etag.removeprefix(b"W/")
+    for tag in if_none_match.split(b","):
+        tag = tag.strip()
+        if tag == b"*" or tag.removeprefix(b"W/") == opaque:
+            return True
+    return False
+
+
+@lru_cache(maxsize=256)
+def _http_moment(value: bytes) -> dt.datetime | None:
+    try:
+        moment = parsedate_to_datetime(value.decode("latin-1"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+@lru_cache(maxsize=256)
+def _takes_gzip(accept_encoding: bytes) -> bool:
+    """RFC 9110 12.5.3: gzip (or x-gzip) listed with a non-zero q, or ``*`` with a non-zero
+    q when gzip is not listed."""
+    qualities: dict[bytes, float] = {}
+    for item in accept_encoding.lower().split(b","):
+        coding, _, params = item.partition(b";")
+        quality = 1.0
+        for param in params.split(b";"):
+            key, _, value = param.strip().partition(b"=")
+            if key == b"q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        qualities.setdefault(coding.strip(), quality)
+    for name in (b"gzip", b"x-gzip"):
+        if name in qualities:
+            return qualities[name] > 0
+    return qualities.get(b"*", 0.0) > 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Headers
+    body: bytes
 
 
 @dataclass(frozen=True)
 class Feed:
+    """A feed's bytes and its three answers' headers, encoded once when it is built."""
+
     etag: str
     last_modified: dt.datetime
     body: bytes
     # The same bytes gzipped (calendar clients ask for gzip; a 10,000-event feed is ~7 MB).
     gzipped: bytes
+    etag_header: bytes = b""
+    last_modified_header: bytes = b""
+    plain_headers: Headers = field(default_factory=list)
+    gzip_headers: Headers = field(default_factory=list)
+    not_modified_headers: Headers = field(default_factory=list)
+
+    @classmethod
+    def of(cls, etag: str, last_modified: dt.datetime, body: bytes, gzipped: bytes) -> Feed:
+        etag_header = etag.encode("latin-1")
+        last_modified_header = http_date(last_modified).encode("latin-1")
+        validators: Headers = [
+            (b"etag", etag_header),
+            (b"last-modified", last_modified_header),
+            (b"cache-control", PUBLIC_CACHE),
+            (b"vary", b"Accept-Encoding"),
+        ]
+        plain = [
+            (b"content-type", ICS),
+            (b"content-length", str(len(body)).encode()),
+            *validators,
+        ]
+        zipped = [
+            (b"content-type", ICS),
+            (b"content-length", str(len(gzipped)).encode()),
+            (b"content-encoding", b"gzip"),
+            *validators,
+        ]
+        return cls(
+            etag,
+            last_modified,
+            body,
+            gzipped,
+            etag_header,
+            last_modified_header,
+            plain,
+            zipped,
+            validators,
+        )
+
+    def answer(self, conditions: Conditions) -> Answer:
+        if conditions.not_modified(self.etag_header, self.last_modified_header, self.last_modified):
+            return Answer(304, self.not_modified_headers, b"")
+        if conditions.gzip():
+            return Answer(200, self.gzip_headers, self.gzipped)
+        return Answer(200, self.plain_headers, self.body)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A feed the fast path may answer for a path, until ``expires`` or a change here."""
+
+    feed: Feed
+    expires: float
+    generation: int
+
+
+@dataclass(frozen=True)
+class Stamp:
+    etag: str
+    found: FeedStamp
+    name: str
+    taken: float  # time.monotonic() when the stamp query ran
 
 
 class CalendarCache:
-    def __init__(self, stamp_ttl: float) -> None:
-        # (ETag, Last-Modified inputs, calendar name) per feed key.
-        self.stamps: PageCache[tuple[str, FeedStamp, str]] = PageCache(stamp_ttl, max_entries=4096)
+    def __init__(self, stamp_ttl: float, pages: PageCache[CachedResponse] | None = None) -> None:
+        self.ttl = stamp_ttl
+        self.pages = pages
+        # ETag inputs per feed key and page-cache generation.
+        self.stamps: PageCache[Stamp] = PageCache(stamp_ttl, max_entries=4096)
         self.feeds: OrderedDict[str, Feed] = OrderedDict()
         self.max_feeds = 512
+        # Path -> feed, for the fast path.
+        self.kept: dict[str, Kept] = {}
         self._vevents: OrderedDict[EventKey, tuple[bytes, str | None]] = OrderedDict()
         self._building: dict[tuple[str, str], asyncio.Future[Feed]] = {}
+
+    def generation(self) -> int:
+        """Moves on whenever this process commits a change (``web/uow.py`` clears the page
+        cache then)."""
+        return self.pages._generation if self.pages is not None else 0
 
     def vevent(self, key: EventKey) -> tuple[bytes, str | None] | None:
         return self._vevents.get(key)
@@ -60,6 +239,22 @@ class CalendarCache:
     def feed(self, key: str, etag: str) -> Feed | None:
         found = self.feeds.get(key)
         return found if found is not None and found.etag == etag else None
+
+    def keep_for_path(self, path: str, feed: Feed, stamp: Stamp, generation: int) -> None:
+        """Let the fast path answer ``path`` from ``feed`` for as long as ``stamp`` is fresh."""
+        if self.ttl <= 0:
+            return
+        if len(self.kept) >= 4 * self.max_feeds and path not in self.kept:
+            self.kept.clear()
+        self.kept[path] = Kept(feed, stamp.taken + self.ttl, generation)
+
+    def kept_for_path(self, path: str) -> Feed | None:
+        kept = self.kept.get(path)
+        if kept is None or kept.expires <= time.monotonic():
+            return None
+        if kept.generation != self.generation():
+            return None
+        return kept.feed
 
     async def feed_once(self, key: str, etag: str, make: Callable[[], Awaitable[Feed]]) -> Feed:
         """The feed for ``key`` at ``etag``, built once however many requests ask."""
@@ -87,14 +282,41 @@ class CalendarCache:
         return result
 
 
-def calendar_cache(request: Request) -> CalendarCache:
-    """This app's calendar cache, made on first use (one per app, like its page cache)."""
-    state = request.app.state
-    cache: CalendarCache | None = getattr(state, "calendar_cache", None)
-    if cache is None:
-        cache = CalendarCache(app_context(request).settings.page_cache_seconds)
-        state.calendar_cache = cache
+def install(app: Starlette, pages: PageCache[CachedResponse], stamp_ttl: float) -> CalendarCache:
+    """This app's calendar cache (one per app, like its page cache)."""
+    cache = CalendarCache(stamp_ttl, pages)
+    app.state.calendar_cache = cache
     return cache
+
+
+def calendar_cache(request: Request) -> CalendarCache:
+    cache: CalendarCache = request.app.state.calendar_cache
+    return cache
+
+
+async def send_answer(answer: Answer, scope: Scope, send: Send) -> None:
+    start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+    await send(start)
+    body = b"" if scope["method"] == "HEAD" else answer.body
+    await send({"type": "http.response.body", "body": body})
+
+
+class KeptFeeds:
+    """Answers a GET or HEAD for a feed whose ETag inputs are still fresh before routing,
+    parsing or any view code runs: the same ``Feed.answer`` the view gives, byte for byte.
+    Installed inside the CSRF and security-header middleware, which still apply."""
+
+    def __init__(self, app: ASGIApp, *, cache: CalendarCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            feed = self.cache.kept_for_path(scope["path"])
+            if feed is not None:
+                await send_answer(feed.answer(Conditions.of(scope["headers"])), scope, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def assemble(
@@ -102,13 +324,17 @@ def assemble(
     name: str,
     keys: Sequence[EventKey],
     kept: dict[EventKey, tuple[bytes, str | None]],
-    missing: dict[EventKey, tuple[builders.EventView, str]],
+    missing: Sequence[tuple[EventKey, Event]],
+    page_url_prefix: str,
 ) -> tuple[bytes, bytes]:
-    """Runs in a worker thread: serialise the events not kept yet, join them all in the
-    feed's order (``kept`` is a snapshot taken on the event loop), and gzip the result."""
+    """Runs in a worker thread: serialise the events not kept yet (rows already loaded,
+    read by this thread only), join them all in the feed's order (``kept`` is a snapshot
+    taken on the event loop), and gzip the result."""
     parts = dict(kept)
-    for key, (event, page_url) in missing.items():
+    for key, row in missing:
+        event = builders.EventView.from_event(row)
+        page_url = page_url_prefix + quote(event.slug)
         parts[key] = (builders.vevent(event, page_url=page_url), builders.uses_zone(event))
         cache.keep_vevent(key, parts[key])
     body = builders.feed(name, [parts[key] for key in keys])
-    return body, gzip.compress(body, compresslevel=6, mtime=0)
+    return body, gzip.compress(body, compresslevel=9, mtime=0)

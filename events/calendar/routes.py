@@ -11,6 +11,8 @@ routes: list[BaseRoute] = [
     Route("/topics/{slug}/calendar.ics", views.topic_feed, name="calendar:topic"),
     Route("/series/{slug}/calendar.ics", views.series_feed, name="calendar:series"),
     Route("/campaigns/{slug}/calendar.ics", views.campaign_feed, name="calendar:campaign"),
-    Route("/r/{token}/calendar.ics", views.private_feed, name="calendar:private"),
-    Route("/r/{token}/calendar/{event_id:int}/join", views.private_join, name="calendar:join"),
+    # A registrant's private feed and its personal joining links, by the read-only calendar
+    # token (``registration.tokens.LinkSet``): it can show places, never cancel them.
+    Route("/c/{token}.ics", views.private_feed, name="calendar:private"),
+    Route("/c/{token}/{event_id:int}/join", views.private_join, name="calendar:join"),
 ]

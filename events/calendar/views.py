@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
-from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,62 +19,46 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from events.calendar import builders, service
-from events.calendar.cache import CalendarCache, Feed, assemble, calendar_cache
-from events.calendar.service import EventKey, FeedStamp, Selection
+from events.calendar.cache import (
+    PUBLIC_CACHE,
+    Answer,
+    CalendarCache,
+    Conditions,
+    Feed,
+    Stamp,
+    assemble,
+    calendar_cache,
+    http_date,
+)
+from events.calendar.service import EventKey, Selection
 from events.registration import service as registration_service
 from events.web.context import app_context
 from events.web.uow import unit_of_work
 
 ICS = "text/calendar; charset=utf-8"
-PUBLIC_CACHE = "public, max-age=300"
 PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer"}
 
 
-def _http_date(moment: dt.datetime) -> str:
-    return format_datetime(moment.astimezone(dt.UTC).replace(microsecond=0), usegmt=True)
+class AnswerResponse(Response):
+    """A ``cache.Answer`` (status, encoded headers, body) as a response."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.body, status_code=answer.status)
+        self.raw_headers = list(answer.headers)
 
 
-def _not_modified(request: Request, etag: str, last_modified: dt.datetime) -> bool:
-    """RFC 9110 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = [tag.strip() for tag in if_none_match.split(",")]
-        return "*" in tags or etag in tags or f"W/{etag}" in tags
-    since = request.headers.get("if-modified-since")
-    if since is None:
-        return False
-    try:
-        moment = parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return last_modified.replace(microsecond=0) <= moment
-
-
-def _answer(
-    request: Request,
-    body: bytes,
-    *,
-    etag: str,
-    last_modified: dt.datetime,
-    filename: str | None = None,
-    gzipped: bytes | None = None,
+def _answer_download(
+    request: Request, body: bytes, *, etag: str, last_modified: dt.datetime, filename: str
 ) -> Response:
+    conditions = Conditions.of(request.scope["headers"])
     headers = {
         "etag": etag,
-        "last-modified": _http_date(last_modified),
-        "cache-control": PUBLIC_CACHE,
+        "last-modified": http_date(last_modified),
+        "cache-control": PUBLIC_CACHE.decode(),
     }
-    if gzipped is not None:
-        headers["vary"] = "Accept-Encoding"
-    if _not_modified(request, etag, last_modified):
+    if conditions.not_modified(etag.encode(), headers["last-modified"].encode(), last_modified):
         return Response(status_code=304, headers=headers)
-    if filename is not None:
-        headers["content-disposition"] = f'attachment; filename="{filename}"'
-    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        headers["content-encoding"] = "gzip"
-        body = gzipped
+    headers["content-disposition"] = f'attachment; filename="{filename}"'
     return Response(body, media_type=ICS, headers=headers)
 
 
@@ -88,52 +72,51 @@ def _page_url_prefix(request: Request) -> str:
 async def _feed(
     request: Request, key: str, choose: Callable[[AsyncSession], Awaitable[Selection]]
 ) -> Response:
+    """A public feed: its stamp (one aggregate query, shared for the stamp's time to live),
+    then its kept bytes, or one build in a worker thread. The answer is kept for the fast
+    path (``cache.KeptFeeds``), which gives the same one until the stamp goes stale."""
     context = app_context(request)
     cache = calendar_cache(request)
     now = context.clock.now()
+    generation = cache.generation()
 
-    async def stamp() -> tuple[str, FeedStamp, str]:
+    async def stamp() -> Stamp:
+        taken = time.monotonic()
         async with unit_of_work(request) as session:
             selection = await choose(session)
             found = await service.feed_stamp(session, selection, now)
-        return found.etag(key), found, selection.name
+        return Stamp(found.etag(f"{key}|{selection.name}"), found, selection.name, taken)
 
-    etag, found, name = await cache.stamps.get_or_build(key, stamp)
-    previous = cache.feeds.get(key)
-    last_modified = found.last_changed or now
-    kept = cache.feed(key, etag)
-    if kept is not None:
-        return _answer(
-            request, kept.body, etag=etag, last_modified=kept.last_modified, gzipped=kept.gzipped
-        )
-    if previous is not None:
-        # An event left the window or the selection without a newer updated_at: the feed
-        # still changed, so Last-Modified must move on for If-Modified-Since clients.
-        last_modified = max(last_modified, previous.last_modified + dt.timedelta(seconds=1))
-    if _not_modified(request, etag, last_modified):
-        return _answer(request, b"", etag=etag, last_modified=last_modified)
+    stamped = await cache.stamps.get_or_build(f"{generation}|{key}", stamp)
+    etag, name = stamped.etag, stamped.name
+    conditions = Conditions.of(request.scope["headers"])
+    feed = cache.feed(key, etag)
+    if feed is None:
+        previous = cache.feeds.get(key)
+        last_modified = stamped.found.last_changed or now
+        if previous is not None:
+            # An event left the window or the selection without a newer updated_at: the
+            # feed still changed, so Last-Modified must move on for If-Modified-Since.
+            last_modified = max(last_modified, previous.last_modified + dt.timedelta(seconds=1))
 
-    async def build() -> Feed:
-        prefix = _page_url_prefix(request)
-        async with unit_of_work(request) as session:
-            selection = await choose(session)
-            keys = await service.feed_keys(session, selection, now)
-            held = {k: part for k in keys if (part := cache.vevent(k)) is not None}
-            absent = [k.id for k in keys if k not in held]
-            rows = await service.events_by_id(session, absent)
-        by_id = {k.id: k for k in keys}
-        missing = {
-            by_id[event.id]: (builders.EventView.from_event(event), prefix + quote(event.slug))
-            for event in rows
-            if event.id in by_id
-        }
-        body, gzipped = await run_in_threadpool(assemble, cache, name, keys, held, missing)
-        return Feed(etag, last_modified, body, gzipped)
+        async def build() -> Feed:
+            prefix = _page_url_prefix(request)
+            async with unit_of_work(request) as session:
+                selection = await choose(session)
+                keys = await service.feed_keys(session, selection, now)
+                held = {k: part for k in keys if (part := cache.vevent(k)) is not None}
+                absent = [k.id for k in keys if k not in held]
+                rows = await service.events_by_id(session, absent)
+            by_id = {k.id: k for k in keys}
+            missing = [(by_id[row.id], row) for row in rows if row.id in by_id]
+            body, gzipped = await run_in_threadpool(
+                assemble, cache, name, keys, held, missing, prefix
+            )
+            return Feed.of(etag, last_modified, body, gzipped)
 
-    feed = await cache.feed_once(key, etag, build)
-    return _answer(
-        request, feed.body, etag=feed.etag, last_modified=feed.last_modified, gzipped=feed.gzipped
-    )
+        feed = await cache.feed_once(key, etag, build)
+    cache.keep_for_path(request.scope["path"], feed, stamped, generation)
+    return AnswerResponse(feed.answer(conditions))
 
 
 async def listing_feed(request: Request) -> Response:
@@ -183,8 +166,11 @@ async def event_download(request: Request) -> Response:
         key = EventKey(event.id, event.updated_at, event.ical_sequence)
         view = builders.EventView.from_event(event)
     etag = _event_etag(key, view.uid)
-    if _not_modified(request, etag, view.updated_at):
-        return _answer(request, b"", etag=etag, last_modified=view.updated_at)
+    stamp = http_date(view.updated_at).encode()
+    if Conditions.of(request.scope["headers"]).not_modified(etag.encode(), stamp, view.updated_at):
+        return _answer_download(
+            request, b"", etag=etag, last_modified=view.updated_at, filename=f"{view.slug}.ics"
+        )
     part = cache.vevent(key)
     if part is None:
         part = (
@@ -193,7 +179,7 @@ async def event_download(request: Request) -> Response:
         )
         cache.keep_vevent(key, part)
     body = builders.wrap([part])
-    return _answer(
+    return _answer_download(
         request, body, etag=etag, last_modified=view.updated_at, filename=f"{view.slug}.ics"
     )
 
@@ -211,7 +197,8 @@ async def private_feed(request: Request) -> Response:
         views = [(builders.EventView.from_event(p.event), p.event.id) for p in places]
     base = context.settings.base_url.rstrip("/")
     prefix = _page_url_prefix(request)
-    manage = base + str(request.app.url_path_for("registration:manage", token=token))
+    # Descriptions link the public event page, not the management page: the calendar token
+    # must not lead to the management token (which can cancel).
     items = [
         (
             view,
@@ -224,7 +211,7 @@ async def private_feed(request: Request) -> Response:
     def build() -> bytes:
         parts = [
             (
-                builders.vevent(view, page_url=page, joining_url=join, manage_url=manage),
+                builders.vevent(view, page_url=page, joining_url=join),
                 builders.uses_zone(view),
             )
             for view, page, join in items

@@ -22,6 +22,7 @@ from events.registration import service
 from events.registration.errors import RegistrationRefused
 from events.registration.limits import address_limit, email_limit
 from events.registration.schemas import RegistrationInput
+from events.registration.tokens import LinkSet
 from events.web.context import app_context
 from events.web.csrf import csrf_of
 from events.web.uow import unit_of_work
@@ -131,12 +132,16 @@ async def manage(request: Request) -> Response:
             session, token=request.path_params["token"], secret=context.settings.secret()
         )
         position = await service.place_in_queue(session, registration)
+    token = request.path_params["token"]
+    # Derived only now that the token is known good: the read-only private feed link.
+    calendar_token = LinkSet.from_manage(context.settings.secret(), token).calendar
     html = context.renderer.render(
         "registration/manage.html",
         registration=registration,
         event=registration.event,
         position=position,
-        token=request.path_params["token"],
+        token=token,
+        calendar_token=calendar_token,
         now=context.clock.now(),
     )
     return HTMLResponse(html, headers=PRIVATE)

@@ -763,7 +763,8 @@ async def test_responses_never_contain_joining_link(
         response = await client.get(url)
         assert response.status_code in (200, 404, 422), url
         assert SECRET not in response.text, url
-        assert "joining_url" not in response.text, url
+        if not url.endswith("/openapi.json"):  # which documents the organisers' write API
+            assert "joining_url" not in response.text, url
 
 
 # The page cache

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import icalendar
-import vobject
+import vobject  # type: ignore[import-untyped]
 
 
 def instants_by_icalendar(body: bytes) -> dict[str, tuple[Any, Any]]:

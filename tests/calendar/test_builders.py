@@ -44,8 +44,8 @@ def make_event(**overrides: object) -> EventView:
     return EventView(**fields)  # type: ignore[arg-type]
 
 
-def _local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)  # type: ignore[misc]
+def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 CLOCK_CHANGES = [
@@ -170,7 +170,7 @@ def test_hostile_titles_stay_one_property_in_both_parsers(title: str) -> None:
     cleaned = title.replace("\r\n", "\n").replace("\r", "\n")
     parsed = icalendar.Calendar.from_ical(body).walk("VEVENT")[0]
     assert str(parsed["SUMMARY"]) == cleaned
-    import vobject
+    import vobject  # type: ignore[import-untyped]
 
     assert vobject.readOne(body.decode()).vevent.summary.value == cleaned
 

@@ -11,7 +11,9 @@ from sqlalchemy import update
 
 from events.catalog.models import Event
 from events.catalog.service import cancel_event
+from events.config import Settings
 from events.db import unit_of_work
+from events.registration.tokens import LinkSet
 from tests.calendar.helpers import both_parsers_agree, unfolded_lines
 from tests.factories import Factory, register
 from tests.registration.helpers import latest_token
@@ -58,13 +60,14 @@ async def test_event_page_offers_download_and_add_to_links_beside_its_download(
     assert page.text.count("<h1") == 1
 
 
-async def test_group_pages_offer_webcal_google_and_outlook_subscriptions(
+async def test_listing_and_group_pages_offer_webcal_google_and_outlook_subscriptions(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
     topic = await make.topic()
     series = await make.series()
     campaign = await make.campaign()
     for page, feed in [
+        ("/events", "/calendar.ics"),
         (f"/topics/{topic.slug}", f"/topics/{topic.slug}/calendar.ics"),
         (f"/series/{series.slug}", f"/series/{series.slug}/calendar.ics"),
         (f"/campaigns/{campaign.slug}", f"/campaigns/{campaign.slug}/calendar.ics"),
@@ -236,7 +239,7 @@ async def test_api_ics_url_is_the_events_download(client: httpx.AsyncClient, mak
 
 
 async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
-    client: httpx.AsyncClient, make: Factory
+    client: httpx.AsyncClient, make: Factory, settings: Settings
 ) -> None:
     mine = await make.event("Mine", capacity=1, waiting_list_enabled=True)
     also_mine = await make.event("Also mine")
@@ -247,18 +250,24 @@ async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
     await register(make, waiting, "jo@example.org")
     await register(make, theirs, "other@example.org")
     await register(make, also_mine, "jo@example.org")
-    token = await latest_token(make.database, "jo@example.org")
+    manage = await latest_token(make.database, "jo@example.org")
+    token = LinkSet.from_manage(settings.secret(), manage).calendar
 
-    response = await client.get(f"/r/{token}/calendar.ics")
+    response = await client.get(f"/c/{token}.ics")
     assert response.status_code == 200
     assert response.headers["content-type"] == ICS
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-robots-tag"] == "noindex"
     assert set(both_parsers_agree(response.content)) == {mine.uid, also_mine.uid}
     assert SECRET_ROOM not in response.text
     text = response.content.replace(b"\r\n ", b"").decode()
-    join = f"http://testserver/r/{token}/calendar/{mine.id}/join"
+    join = f"http://testserver/c/{token}/{mine.id}/join"
     assert join in text
-    assert f"http://testserver/r/{token}" in text
+    assert f"http://testserver/events/{mine.slug}" in text
+    # The read-only feed never leads to the link that can cancel the place.
+    assert manage not in text and "/r/" not in text
+    # The management token is not a calendar token.
+    assert (await client.get(f"/c/{manage}.ics")).status_code == 404
 
     early = await client.get(join)
     assert early.status_code == 200 and SECRET_ROOM not in early.text
@@ -268,16 +277,17 @@ async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
 
 
 async def test_private_feed_and_join_with_wrong_token_are_the_same_404(
-    client: httpx.AsyncClient, make: Factory
+    client: httpx.AsyncClient, make: Factory, settings: Settings
 ) -> None:
     event = await make.event()
     await register(make, event, "jo@example.org")
-    token = await latest_token(make.database, "jo@example.org")
+    manage = await latest_token(make.database, "jo@example.org")
+    token = LinkSet.from_manage(settings.secret(), manage).calendar
     wrong = "x" * 43
-    missing = await client.get(f"/r/{wrong}/calendar.ics")
-    malformed = await client.get("/r/nope/calendar.ics")
-    join = await client.get(f"/r/{wrong}/calendar/{event.id}/join")
-    other_event = await client.get(f"/r/{token}/calendar/{event.id + 999}/join")
+    missing = await client.get(f"/c/{wrong}.ics")
+    malformed = await client.get("/c/nope.ics")
+    join = await client.get(f"/c/{wrong}/{event.id}/join")
+    other_event = await client.get(f"/c/{token}/{event.id + 999}/join")
     assert {r.status_code for r in (missing, malformed, join, other_event)} == {404}
     assert missing.text == malformed.text == join.text == other_event.text
 
@@ -287,7 +297,10 @@ async def test_management_page_links_to_the_private_feed(
 ) -> None:
     event = await make.event()
     await register(make, event, "jo@example.org")
-    token = await latest_token(make.database, "jo@example.org")
-    page = await client.get(f"/r/{token}")
-    assert f"/r/{token}/calendar.ics" in page.text
-    assert f"webcal://testserver/r/{token}/calendar.ics" in page.text
+    manage = await latest_token(make.database, "jo@example.org")
+    emailed = await latest_token(make.database, "jo@example.org", key="calendar_token")
+    page = await client.get(f"/r/{manage}")
+    assert f'href="/c/{emailed}.ics"' in page.text
+    assert f'href="webcal://testserver/c/{emailed}.ics"' in page.text
+    feed = await client.get(f"/c/{emailed}.ics")
+    assert feed.status_code == 200 and event.uid in feed.text
