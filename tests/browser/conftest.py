@@ -23,6 +23,8 @@ from tests.browser.harness import (
     missing_browser,
     register_in_browser,
     running_server,
+    sign_in_in_browser,
+    subscribe_in_browser,
 )
 
 if TYPE_CHECKING:
@@ -55,24 +57,41 @@ def demo(server: Server, browser: Browser) -> Demo:
     demo = load_demo(server)
     context = browser.new_context(viewport=DESKTOP)
     try:
-        demo.tokens = register_in_browser(context.new_page(), server, demo.event, "audit")
+        page = context.new_page()
+        demo.tokens = register_in_browser(page, server, demo.event, "audit")
+        demo.tokens.update(subscribe_in_browser(page, server, demo.topic, "alerts"))
     finally:
         context.close()
     return demo
+
+
+@pytest.fixture(scope="package")
+def console_cookies(server: Server, browser: Browser) -> list[Any]:
+    """The cookies of a browser signed in to the organiser console through its login form."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        sign_in_in_browser(context.new_page(), server)
+        cookies: list[Any] = context.cookies()
+    finally:
+        context.close()
+    return cookies
 
 
 NewPage = Callable[..., "Page"]
 
 
 @pytest.fixture
-def new_page(browser: Browser) -> Iterator[NewPage]:
-    """A page in a fresh context: ``new_page(viewport=..., java_script_enabled=False, ...)``."""
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[NewPage]:
+    """A page in a fresh context: ``new_page(viewport=..., java_script_enabled=False, ...)``.
+    It is signed in to the organiser console unless ``signed_in=False``."""
     contexts: list[Any] = []
 
-    def make(**options: Any) -> Page:
+    def make(*, signed_in: bool = True, **options: Any) -> Page:
         options.setdefault("viewport", DESKTOP)
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
+        if signed_in:
+            context.add_cookies(request.getfixturevalue("console_cookies"))
         contexts.append(context)
         return context.new_page()
 

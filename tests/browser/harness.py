@@ -60,6 +60,12 @@ def missing_browser() -> str | None:
 # --- the server ---------------------------------------------------------------------------
 
 
+# The console account the harness creates with ``events create-organiser`` (an admin, so
+# every demo event is visible to it).
+ORGANISER_EMAIL = "audit-admin@union.example"
+ORGANISER_PASSWORD = "browser audit passphrase"
+
+
 @dataclass
 class Server:
     base_url: str
@@ -103,6 +109,11 @@ def running_server(folder: Path) -> Iterator[Server]:
         # from the outbox before any worker could send (and scrub) the message.
         EVENTS_RATE_LIMIT_ENABLED="false",
         EVENTS_WORKER_IN_PROCESS="false",
+        # Every test signs in from 127.0.0.1, and some audit the failed-login state.
+        EVENTS_LOGIN_ADDRESS_FREE_ATTEMPTS="10000",
+        EVENTS_LOGIN_ADDRESS_LOCK_AFTER="20000",
+        EVENTS_LOGIN_ACCOUNT_FREE_ATTEMPTS="10000",
+        EVENTS_LOGIN_ACCOUNT_LOCK_AFTER="20000",
     )
     log = folder / "serve.log"
     with log.open("wb") as out:
@@ -127,6 +138,20 @@ def running_server(folder: Path) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 raise RuntimeError("events serve --demo did not answer:\n" + log.read_text())
             time.sleep(0.2)
+        created = subprocess.run(
+            [
+                *(sys.executable, "-m", "events", "create-organiser", ORGANISER_EMAIL),
+                *("--role", "admin", "--name", "Audit Admin", "--password-stdin"),
+            ],
+            cwd=folder,
+            env=env,
+            input=ORGANISER_PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if created.returncode != 0:
+            raise RuntimeError("events create-organiser failed:\n" + created.stderr)
         yield Server(base_url, db_path)
     finally:
         process.terminate()
@@ -228,7 +253,7 @@ def app_routes() -> list[AppRoute]:
     settings = Settings(
         env="test",
         database_url="sqlite:///unused_test.sqlite3",
-        secret_key="browser-test-secret-key-browser-test-secret",  # type: ignore[arg-type]
+        secret_key="browser-test-secret-key-browser-test-secret",
         base_url="http://testserver",
     )
     app = create_app(settings)
@@ -265,6 +290,7 @@ def get_routes() -> list[AppRoute]:
 # Routes that answer GET with something other than an HTML page, and why they are not audited.
 NOT_HTML: dict[str, str] = {
     "catalog:healthz": "health check for load balancers, plain text",
+    "catalog:readyz": "readiness check for load balancers and deploys, JSON",
     "static": "the stylesheets themselves",
 }
 # Whole mounts that are not HTML pages.
@@ -275,6 +301,8 @@ NOT_HTML_MOUNTS: dict[str, str] = {
 NOT_HTML_SUFFIXES: dict[str, str] = {
     ".ics": "iCalendar files and feeds, read by calendar apps",
     ".json": "JSON documents",
+    ".csv": "spreadsheet exports (CSV), downloaded",
+    ".xlsx": "spreadsheet exports (Excel), downloaded",
 }
 
 
@@ -334,10 +362,80 @@ PAGES: dict[str, PageMap] = {
     ],
     "registration:join": lambda d: [("join", f"/j/{d.tokens['join']}")],
     # The joining link in the registrant's private calendar feed (the registration room's page).
+    "alerts:subscribe_form": lambda d: [("alerts-subscribe", f"/alerts/topics/{d.topic}")],
+    "alerts:confirm_form": lambda d: [
+        ("alerts-confirm", f"/alerts/confirm/{d.tokens['alert_confirm']}"),
+        ("alerts-confirm-bad-link", "/alerts/confirm/1.not-a-real-link"),
+    ],
+    "alerts:unsubscribe_form": lambda d: [
+        ("alerts-unsubscribe", f"/alerts/unsubscribe/{d.tokens['alert_unsubscribe']}")
+    ],
     "calendar:join": lambda d: [
         ("calendar-join", f"/r/{d.tokens['manage']}/calendar/{d.tokens['event_id']}/join")
     ],
 }
+
+
+def _console_event(page: str) -> PageMap:
+    label = "console-event-" + page.replace("/", "-")
+    return lambda d: [(label, f"/organiser/events/{d.event}/{page}")]
+
+
+# The organiser console (pages behind the sign-in; the browser contexts carry the session of
+# the admin created by ``running_server``, see ``sign_in_in_browser``).
+PAGES.update(
+    {
+        "organiser:dashboard": lambda d: [("console-dashboard", "/organiser/")],
+        "organiser:login": lambda d: [
+            ("console-login", "/organiser/login"),
+            ("console-login-next", "/organiser/login?next=%2Forganiser%2Faccount"),
+        ],
+        "organiser:account": lambda d: [("console-account", "/organiser/account")],
+        "organiser:password": lambda d: [("console-password", "/organiser/account/password")],
+        "organiser:tokens": lambda d: [("console-tokens", "/organiser/account/tokens")],
+        "organiser:events": lambda d: [("console-events", "/organiser/events")],
+        "organiser:event_new": lambda d: [("console-event-new", "/organiser/events/new")],
+        "organiser:event": lambda d: [
+            ("console-event", f"/organiser/events/{d.event}"),
+            *(
+                [("console-event-waiting", f"/organiser/events/{d.waiting_list_event}")]
+                if d.waiting_list_event
+                else []
+            ),
+        ],
+        "organiser:event_edit": _console_event("edit"),
+        "organiser:event_preview": _console_event("preview"),
+        "organiser:event_cancel": _console_event("cancel"),
+        "organiser:event_duplicate": _console_event("duplicate"),
+        "organiser:event_sharing": _console_event("sharing"),
+        "organiser:event_audit": _console_event("audit"),
+        "organiser:catalogue": lambda d: [("console-catalogue", "/organiser/catalogue")],
+        "organiser:catalogue_new": lambda d: [
+            (f"console-catalogue-new-{kind}", f"/organiser/catalogue/{kind}/new")
+            for kind in ("topics", "series", "campaigns", "partners")
+        ],
+        "organiser:catalogue_edit": lambda d: [
+            ("console-catalogue-topic", f"/organiser/catalogue/topics/{d.topic}"),
+            ("console-catalogue-series", f"/organiser/catalogue/series/{d.series}"),
+            ("console-catalogue-campaign", f"/organiser/catalogue/campaigns/{d.campaign}"),
+        ],
+        "organiser:registrations": _console_event("registrations"),
+        "organiser:registration_new": _console_event("registrations/new"),
+        "organiser:registration_action": lambda d: [
+            (
+                f"console-registration-{action}",
+                f"/organiser/events/{d.event}/registrations/{d.tokens['registration_id']}/{action}",
+            )
+            for action in ("move", "cancel")
+        ],
+        "organiser:attendance_import": _console_event("attendance/import"),
+        "organiser:message": _console_event("message"),
+        "organiser:mail": _console_event("mail"),
+        "organiser:sign_in_sheet": _console_event("sign-in-sheet"),
+    }
+)
+# Routes audited signed out (signed in, they redirect elsewhere).
+SIGNED_OUT_ROUTES = {"organiser:login"}
 
 
 def pages_for(route: AppRoute, demo: Demo) -> list[tuple[str, str]]:
@@ -353,6 +451,43 @@ def pages_for(route: AppRoute, demo: Demo) -> list[tuple[str, str]]:
 
 def all_pages(demo: Demo) -> list[tuple[str, str]]:
     return [page for route in html_routes() for page in pages_for(route, demo)]
+
+
+def signed_out_paths(demo: Demo) -> set[str]:
+    return {
+        path
+        for route in html_routes()
+        if route.name in SIGNED_OUT_ROUTES
+        for _, path in pages_for(route, demo)
+    }
+
+
+# --- signing in to the console ---------------------------------------------------------------
+
+
+def sign_in_in_browser(
+    page: Page, server: Server, *, password: str = ORGANISER_PASSWORD, expect_ok: bool = True
+) -> None:
+    """Sign in through the real login form, as a person would."""
+    page.goto(server.url("/organiser/login"))
+    page.fill("#email", ORGANISER_EMAIL)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("form.console-form button[type=submit]")
+    if expect_ok:
+        assert page.url.endswith("/organiser/"), f"sign-in failed, at {page.url}"
+
+
+@contextmanager
+def signed_out(page: Page) -> Iterator[None]:
+    """The page's context without its cookies for a while (then restored)."""
+    saved = page.context.cookies()
+    page.context.clear_cookies()
+    try:
+        yield
+    finally:
+        page.context.clear_cookies()
+        page.context.add_cookies(saved)  # type: ignore[arg-type]
 
 
 # --- registering in the browser -------------------------------------------------------------
@@ -372,11 +507,43 @@ def register_in_browser(page: Page, server: Server, slug: str, tag: str) -> dict
     with page.expect_navigation():
         page.click("form.registration-form button[type=submit]")
     payload = server.outbox_payload(email)
+    with sqlite3.connect(server.db_path) as conn:
+        row = conn.execute(
+            "SELECT id FROM registrations WHERE email = ? ORDER BY id DESC LIMIT 1", (email,)
+        ).fetchone()
     return {
         "manage": payload["manage_token"],
         "join": payload["join_token"],
         "event_id": str(payload["event_id"]),
         "email": email,
+        "registration_id": str(row[0]),
+    }
+
+
+def subscribe_in_browser(page: Page, server: Server, topic: str, tag: str) -> dict[str, str]:
+    """Subscribe to a topic's alerts through its form; return the confirm and unsubscribe
+    link tokens, minted as the alert emails mint them (from the server's development secret)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from events.alerts.service import link_token
+
+    email = new_email(tag)
+    page.goto(server.url(f"/alerts/topics/{topic}"))
+    page.fill("#email", email)
+    with page.expect_navigation():
+        page.click("form.subscribe-form button[type=submit]")
+    with sqlite3.connect(server.db_path) as conn:
+        row = conn.execute(
+            "SELECT id, created_at FROM topic_subscriptions WHERE email = ?", (email,)
+        ).fetchone()
+    assert row is not None, f"no subscription for {email}"
+    created = dt.datetime.fromisoformat(row[1]).replace(tzinfo=dt.UTC)
+    subscription: Any = SimpleNamespace(id=row[0], created_at=created)
+    secret = (server.db_path.parent / ".events-secret").read_text().strip()
+    return {
+        "alert_confirm": link_token(secret, subscription, "confirm"),
+        "alert_unsubscribe": link_token(secret, subscription, "unsubscribe"),
     }
 
 
@@ -423,9 +590,24 @@ def describe_violations(label: str, url: str, violations: list[dict[str, Any]]) 
 def visit_every_page(page: Page, server: Server, demo: Demo) -> Iterator[str]:
     """Go to every audited page in turn, then to the states only a form submission reaches
     (forms with errors, the confirmation page); yield a label when each is on screen."""
+    outside = signed_out_paths(demo)
     for label, path in all_pages(demo):
+        if path in outside:
+            with signed_out(page):
+                response = page.goto(server.url(path))
+                assert response is not None and response.status < 500, f"{label}: {path}"
+                yield label
+            continue
         response = page.goto(server.url(path))
         assert response is not None and response.status < 500, f"{label}: {path}"
+        yield label
+    with signed_out(page):
+        sign_in_in_browser(page, server, password="not the password", expect_ok=False)
+        yield "console-login-refused"
+    for label, path in [("console-password-errors", "/organiser/account/password")]:
+        page.goto(server.url(path))
+        with page.expect_navigation():
+            page.click("form.console-form button[type=submit]")
         yield label
     for label, path in [
         ("register-form-errors", f"/events/{demo.event}/register"),

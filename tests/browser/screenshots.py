@@ -20,6 +20,8 @@ from tests.browser.harness import (
     missing_browser,
     register_in_browser,
     running_server,
+    sign_in_in_browser,
+    subscribe_in_browser,
     visit_every_page,
 )
 
@@ -45,12 +47,15 @@ def main(argv: list[str]) -> int:
     ):
         demo = load_demo(server)
         setup = browser.new_context()
-        demo.tokens = register_in_browser(setup.new_page(), server, demo.event, "shots")
+        first = setup.new_page()
+        demo.tokens = register_in_browser(first, server, demo.event, "shots")
+        demo.tokens.update(subscribe_in_browser(first, server, demo.topic, "shots"))
         setup.close()
         for size, options in SIZES.items():
             for scheme in SCHEMES:
                 context = browser.new_context(color_scheme=scheme, **options)  # type: ignore[arg-type]
                 page = context.new_page()
+                sign_in_in_browser(page, server)
                 for label in visit_every_page(page, server, demo):
                     page.screenshot(path=out / f"{label}--{size}--{scheme}.png", full_page=True)
                     count += 1

@@ -8,6 +8,7 @@ import pytest
 
 from tests.browser.conftest import NewPage
 from tests.browser.harness import (
+    SIGNED_OUT_ROUTES,
     AppRoute,
     Demo,
     Server,
@@ -16,6 +17,7 @@ from tests.browser.harness import (
     html_routes,
     new_email,
     pages_for,
+    sign_in_in_browser,
     visit_every_page,
 )
 
@@ -42,7 +44,7 @@ def _assert_clean(reports: list[str | None]) -> None:
 def test_every_page_of_every_route_passes_axe(
     route: AppRoute, scheme: str, server: Server, demo: Demo, new_page: NewPage
 ) -> None:
-    page = new_page(color_scheme=scheme)
+    page = new_page(color_scheme=scheme, signed_in=route.name not in SIGNED_OUT_ROUTES)
     reports = []
     for label, path in pages_for(route, demo):
         response = page.goto(server.url(path))
@@ -133,3 +135,33 @@ def test_links_and_references_in_every_page_resolve(
         if found := page.evaluate(BROKEN_REFERENCES):
             problems.append(f"{label} ({page.url}): {found}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_console_forms_in_their_error_and_done_states_pass_axe(
+    scheme: str, server: Server, new_page: NewPage
+) -> None:
+    reports = []
+    signed_out = new_page(color_scheme=scheme, signed_in=False)
+    sign_in_in_browser(signed_out, server, password="not the password", expect_ok=False)
+    assert signed_out.locator("[role=alert]").first.is_visible()
+    reports.append(_audit(signed_out, f"console-login-refused [{scheme}]"))
+    signed_out.goto(server.url("/organiser/login"))
+    with signed_out.expect_navigation():
+        signed_out.click("form.console-form button[type=submit]")
+    assert signed_out.locator(".error-summary").is_visible()
+    reports.append(_audit(signed_out, f"console-login-empty [{scheme}]"))
+
+    page = new_page(color_scheme=scheme)
+    page.goto(server.url("/organiser/account/password"))
+    with page.expect_navigation():
+        page.click("form.console-form button[type=submit]")
+    assert page.locator(".error-summary").is_visible()
+    reports.append(_audit(page, f"console-password-errors [{scheme}]"))
+    page.goto(server.url("/organiser/account/tokens"))
+    page.fill("#name", f"Audit {scheme}")
+    with page.expect_navigation():
+        page.click("form.console-form button[type=submit]")
+    assert page.locator("#new-token").is_visible()
+    reports.append(_audit(page, f"console-token-created [{scheme}]"))
+    _assert_clean(reports)
