@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
 from events.api.routes import routes as api_routes
 from events.calendar.routes import routes as calendar_routes
 from events.catalog.routes import routes as catalog_routes

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
 from events.config import ConfigError, Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
