@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
     mail_retry_max_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
     mail_max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    # Retention (UK GDPR): access requirements and other special category answers are purged
+    # this many days after the event; whole registrations (all but anonymous counts) later.
+    access_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    registration_retention_days: Annotated[int, Field(ge=1, le=36500)] = 730
 
     @field_validator("database_url")
     @classmethod
