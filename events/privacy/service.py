@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from events.alerts.models import TopicSubscription
 from events.catalog.models import Event, EventStatus
@@ -110,7 +111,7 @@ class SubjectReport:
             ],
             "topic_subscriptions": [
                 {
-                    "topic_id": subscription.topic_id,
+                    "topic": subscription.topic.name,
                     "frequency": subscription.frequency.value,
                     "status": subscription.status.value,
                     "subscribed_at": subscription.created_at.isoformat(),
@@ -133,6 +134,7 @@ async def subject_report(session: AsyncSession, *, email: str) -> SubjectReport:
         (
             await session.execute(
                 select(TopicSubscription)
+                .options(selectinload(TopicSubscription.topic))
                 .where(TopicSubscription.email == email)
                 .order_by(TopicSubscription.id)
             )
