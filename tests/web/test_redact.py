@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from events.registration.tokens import LinkSet, new_token
@@ -28,3 +29,10 @@ def test_tokens_are_redacted_from_paths(prefix: str) -> None:
 )
 def test_ordinary_paths_are_kept(path: str) -> None:
     assert redact_path(path) == path
+
+
+async def test_a_private_page_keeps_its_stricter_referrer_policy(client: httpx.AsyncClient) -> None:
+    response = await client.get("/privacy")
+    assert response.headers.get_list("referrer-policy") == ["no-referrer"]
+    public = await client.get("/")
+    assert public.headers.get_list("referrer-policy") == ["strict-origin-when-cross-origin"]
