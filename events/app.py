@@ -25,6 +25,7 @@ from events.clock import Clock, SystemClock
 from events.config import Settings
 from events.db import Database
 from events.organiser.routes import routes as organiser_routes
+from events.privacy.routes import routes as privacy_routes
 from events.registration.api import routes as registration_api_routes
 from events.registration.routes import routes as registration_routes
 from events.registration.schemas import CHOICES as REGISTRATION_CHOICES
@@ -48,6 +49,7 @@ def create_app(
         *calendar_routes,  # first: /events/{slug}.ics before catalog's /events/{slug}
         *registration_routes,
         *catalog_routes,
+        *privacy_routes,
         *organiser_routes,
         *alerts_routes,
         Mount("/api/v1", routes=[*registration_api_routes, *api_routes], name="api"),

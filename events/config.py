@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     login_address_lock_after: Annotated[int, Field(ge=1)] = 50
     login_backoff_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
     login_lock_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    # Retention (UK GDPR): access requirements and other special category answers are purged
+    # this many days after the event; whole registrations (all but anonymous counts) later.
+    access_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    registration_retention_days: Annotated[int, Field(ge=1, le=36500)] = 730
 
     @field_validator("database_url")
     @classmethod

@@ -100,13 +100,22 @@ def async_url(url: str) -> URL:
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """``hide_parameters``: a database error's message (which reaches logs) never carries the
+    values bound to it: emails, names and access requirements are personal data."""
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=20)
+        engine = create_async_engine(
+            parsed, echo=echo, pool_size=pool_size, max_overflow=20, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        parsed, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+        parsed,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 

@@ -4,6 +4,7 @@ from events.alerts import models as alerts_models
 from events.catalog import models as catalog_models
 from events.mail import models as mail_models
 from events.organiser import models as organiser_models
+from events.privacy import models as privacy_models
 from events.registration import models as registration_models
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "catalog_models",
     "mail_models",
     "organiser_models",
+    "privacy_models",
     "registration_models",
 ]

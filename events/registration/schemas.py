@@ -66,6 +66,19 @@ def normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
+def parse_email(value: object, field: str = "email") -> str:
+    """A normalised email address, or ``InvalidInput`` naming ``field``: the one rule for
+    every form that asks for an address (registration, alerts, subject access)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput({field: "Enter your email address."})
+    address = normalise_email(value)
+    if len(address) > 254 or not address.isprintable() or not _EMAIL.match(address):
+        raise InvalidInput(
+            {field: "Enter an email address in the right format, like name@example.org."}
+        )
+    return address
+
+
 class _Unreadable(ValueError):
     pass
 

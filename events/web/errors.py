@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from events.errors import DomainError, InvalidInput
 from events.web.context import app_context
+from events.web.redact import redact_path
 
 log = logging.getLogger("events.web")
 
@@ -64,8 +65,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    # Logged with the path only: no query string, no form data, no personal data.
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # Logged with the path only (tokens redacted): no query string, no form data, no
+    # personal data. The engine hides SQL parameters from exception messages (db.py).
+    log.error(
+        "unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc
+    )
     code, message = HTTP_MESSAGES[500]
     return error_response(request, 500, code, message)
 

@@ -36,8 +36,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # A copy: the message may be shared (a cached response sent again).
-                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
+                # A copy: the message may be shared (a cached response sent again). A header
+                # the response set itself wins (a private page's stricter Referrer-Policy):
+                # browsers obey the last of two, so the default is not appended after it.
+                own = message.get("headers", ())
+                present = {name.lower() for name, _ in own}
+                extra = [(name, value) for name, value in self.headers if name not in present]
+                message = {**message, "headers": [*own, *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -273,11 +273,18 @@ async def test_not_ready_when_the_schema_is_behind_the_migrations(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     async with unit_of_work(database.writer) as session:
+        head = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
         await session.execute(text("UPDATE alembic_version SET version_num = 'a5a982e771d9'"))
-    response = await client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json()["migrations"] == "behind"
-    assert (await client.get("/healthz")).status_code == 200  # alive all the same
+    try:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["migrations"] == "behind"
+        assert (await client.get("/healthz")).status_code == 200  # alive all the same
+    finally:  # the database is shared by the tests that follow
+        async with unit_of_work(database.writer) as session:
+            await session.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+            )
 
 
 async def test_every_response_carries_security_headers(client: httpx.AsyncClient) -> None:

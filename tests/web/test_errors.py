@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from events.app import create_app
 from events.config import Settings
 from events.db import Database
+from events.registration.tokens import new_token
 
 
 async def _client(url: str) -> AsyncIterator[httpx.AsyncClient]:
@@ -60,3 +62,23 @@ async def test_readiness_says_unavailable_when_the_database_does_not_answer(
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
     assert (await unreachable_client.get("/healthz")).status_code == 200  # the process is alive
+
+
+async def test_an_error_on_a_secret_link_logs_neither_token_nor_personal_data(
+    broken_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = new_token()
+    with caplog.at_level(logging.DEBUG, logger="events"):
+        response = await broken_client.get(f"/r/{token}?email=someone@example.org")
+        await broken_client.post(
+            "/api/v1/events/some-event/registrations",
+            json={"name": "Jo", "email": "jo.private@example.org"},
+        )
+    assert response.status_code in (404, 500)
+    ours = [r for r in caplog.records if r.name.startswith("events")]
+    assert ours, "the errors were logged"
+    text = "\n".join(caplog.handler.format(r) for r in ours)
+    assert "Traceback" in text, "with their tracebacks"
+    assert token not in text
+    assert "someone@example.org" not in text
+    assert "jo.private@example.org" not in text

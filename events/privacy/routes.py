@@ -1,0 +1,14 @@
+"""Privacy routes: names "privacy:<page>"."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from events.privacy import views
+
+routes: list[BaseRoute] = [
+    Route("/privacy", views.request_form, methods=["GET"], name="privacy:request"),
+    Route("/privacy", views.request_copy, methods=["POST"], name="privacy:request_copy"),
+    Route("/privacy/erase/{token}", views.erase_form, methods=["GET"], name="privacy:erase"),
+    Route("/privacy/erase/{token}", views.erase, methods=["POST"], name="privacy:erase_now"),
+]

@@ -1,0 +1,422 @@
+"""Privacy rules: what we hold for an email, erasing it, and retention.
+
+- ``request_subject_access``: whatever the email, the same answer; the report goes to that
+  address only (an outbox row), with a single-use erase link that expires.
+- ``erase_email``: removes personal data from every registration under the address (freeing
+  confirmed places, promoting the waiting list and sending calendar cancellations first),
+  deletes its topic subscriptions, scrubs its old mail records and its audit details, and
+  keeps only anonymous rows that still count (status, attended) for organisers' figures.
+- ``purge_expired``: the retention job. Access requirements and other special category
+  answers go a set number of days after the event; whole registrations after a longer one.
+  Each purge is recorded in the audit log without the purged data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from events.alerts.models import TopicSubscription
+from events.catalog.models import Event, EventStatus
+from events.clock import Clock
+from events.errors import NotFound
+from events.mail.models import OutboxMessage, OutboxStatus
+from events.mail.outbox import enqueue
+from events.organiser import audit
+from events.organiser.models import AuditEntry
+from events.privacy.models import PrivacyRequest
+from events.registration import capacity, tokens
+from events.registration.models import Registration, RegistrationStatus, RegistrationToken
+from events.registration.service import promote_waiting_list
+
+REQUEST_LIFETIME = dt.timedelta(days=7)
+ERASED_NAME = ""
+REMOVED = "[removed]"
+
+
+class ErasureLinkNotFound(NotFound):
+    code = "erasure_link_not_found"
+    message = "This erase link is not valid: it may have expired or been used already."
+
+
+def _erased_email(registration_id: int) -> str:
+    # Unique per row (so the active-email index stays meaningful) and not an address.
+    return f"erased-{registration_id}@erased.invalid"
+
+
+async def request_subject_access(
+    session: AsyncSession, clock: Clock, *, email: str, secret: str
+) -> None:
+    """Queue the report of everything held for ``email``, to that address only. Known and
+    unknown addresses get exactly the same treatment here and the same page in the view."""
+    now = clock.now()
+    token = tokens.new_token()
+    row = PrivacyRequest(
+        email=email,
+        token_hash=tokens.token_hash(secret, "erase", token),
+        created_at=now,
+        expires_at=now + REQUEST_LIFETIME,
+    )
+    session.add(row)
+    await session.flush()
+    await enqueue(
+        session,
+        clock,
+        kind="subject_access",
+        recipient=email,
+        payload={"request_id": row.id, "erase_token": token},
+        dedupe_key=f"privacy:{row.id}",
+    )
+
+
+@dataclass(frozen=True)
+class HeldRegistration:
+    registration: Registration
+    event: Event
+
+
+@dataclass(frozen=True)
+class SubjectReport:
+    email: str
+    registrations: list[HeldRegistration]
+    subscriptions: list[TopicSubscription]
+
+    def as_json(self) -> dict[str, object]:
+        """The machine-readable copy (GDPR Art. 20): every field held, in plain values."""
+        return {
+            "email": self.email,
+            "registrations": [
+                {
+                    "event": held.event.title,
+                    "event_starts_at": held.event.starts_at.isoformat(),
+                    "status": held.registration.status.value,
+                    "name": held.registration.name,
+                    "email": held.registration.email,
+                    "membership_number": held.registration.membership_number,
+                    "role": held.registration.role,
+                    "setting": held.registration.setting,
+                    "access_requirements": list(held.registration.access_requirements),
+                    "access_details": held.registration.access_details,
+                    "access_requirements_purged": held.registration.access_purged_at is not None,
+                    "consents": list(held.registration.consents),
+                    "attended": held.registration.attended,
+                    "registered_at": held.registration.created_at.isoformat(),
+                }
+                for held in self.registrations
+            ],
+            "topic_subscriptions": [
+                {
+                    "topic": subscription.topic.name,
+                    "frequency": subscription.frequency.value,
+                    "status": subscription.status.value,
+                    "subscribed_at": subscription.created_at.isoformat(),
+                }
+                for subscription in self.subscriptions
+            ],
+        }
+
+
+async def subject_report(session: AsyncSession, *, email: str) -> SubjectReport:
+    rows = (
+        await session.execute(
+            select(Registration, Event)
+            .join(Event, Event.id == Registration.event_id)
+            .where(Registration.email == email, Registration.erased_at.is_(None))
+            .order_by(Event.starts_at, Registration.id)
+        )
+    ).all()
+    subscriptions = (
+        (
+            await session.execute(
+                select(TopicSubscription)
+                .options(selectinload(TopicSubscription.topic))
+                .where(TopicSubscription.email == email)
+                .order_by(TopicSubscription.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return SubjectReport(
+        email=email,
+        registrations=[HeldRegistration(r, e) for r, e in rows],
+        subscriptions=list(subscriptions),
+    )
+
+
+async def request_by_token(
+    session: AsyncSession, clock: Clock, *, token: str, secret: str
+) -> PrivacyRequest:
+    if not tokens.plausible(token):
+        raise ErasureLinkNotFound()
+    digest = tokens.token_hash(secret, "erase", token)
+    row = (
+        await session.execute(select(PrivacyRequest).where(PrivacyRequest.token_hash == digest))
+    ).scalar_one_or_none()
+    if (
+        row is None
+        or row.used_at is not None
+        or row.expires_at <= clock.now()
+        or not tokens.matches(secret, "erase", token, row.token_hash)
+    ):
+        raise ErasureLinkNotFound()
+    return row
+
+
+@dataclass
+class Erasure:
+    registrations: int = 0
+    places_freed: int = 0
+    subscriptions: int = 0
+    promoted: list[int] = field(default_factory=list)
+
+
+def _anonymous(registration_id: int, now: dt.datetime) -> dict[str, object]:
+    return {
+        "name": ERASED_NAME,
+        "email": _erased_email(registration_id),
+        "membership_number": "",
+        "role": "",
+        "setting": "",
+        "access_requirements": [],
+        "access_details": "",
+        "consents": [],
+        "erased_at": now,
+        "access_purged_at": now,
+        "updated_at": now,
+    }
+
+
+async def _scrub_records(
+    session: AsyncSession, registration_ids: Sequence[int], emails: Sequence[str], now: dt.datetime
+) -> None:
+    """What else named the person: their secret links, their mail records (a pending
+    message, other than the cancellations just queued, is not sent), and the details in the
+    audit entries about their registrations."""
+    if registration_ids:
+        await session.execute(
+            delete(RegistrationToken).where(RegistrationToken.registration_id.in_(registration_ids))
+        )
+        await session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.registration_id.in_(registration_ids))
+            .values(before={}, after={"personal data": "erased"})
+        )
+    if emails:
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.recipient.in_(emails),
+                OutboxMessage.status == OutboxStatus.pending,
+                OutboxMessage.kind != "cancelled",
+            )
+            .values(
+                status=OutboxStatus.skipped,
+                last_error="not sent: the person's data was erased",
+                recipient=REMOVED,
+                payload={},
+            )
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.recipient.in_(emails),
+                OutboxMessage.status != OutboxStatus.pending,
+            )
+            .values(recipient=REMOVED, payload={})
+        )
+
+
+async def erase_email(
+    session: AsyncSession, clock: Clock, *, email: str, secret: str, actor: audit.Actor
+) -> Erasure:
+    """Erase everything held under ``email`` (see the module docstring)."""
+    now = clock.now()
+    result = Erasure()
+    rows = (
+        await session.execute(
+            select(Registration.id, Registration.event_id)
+            .where(Registration.email == email, Registration.erased_at.is_(None))
+            .order_by(Registration.event_id, Registration.id)
+        )
+    ).all()
+    # Events locked in id order, as every other writer does, so two erasures cannot deadlock.
+    for registration_id, event_id in rows:
+        await capacity.lock_event(session, event_id)
+        registration = (
+            await session.execute(
+                select(Registration)
+                .where(Registration.id == registration_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        event = (await session.execute(select(Event).where(Event.id == event_id))).scalar_one()
+        was = registration.status
+        upcoming = event.ends_at > now and event.status != EventStatus.cancelled
+        if was != RegistrationStatus.cancelled and upcoming:
+            registration.status = RegistrationStatus.cancelled
+            registration.cancelled_at = now
+            if was == RegistrationStatus.confirmed:
+                # The calendar entry goes too: METHOD:CANCEL to the address, sent before the
+                # mail records are scrubbed (this row is left to the worker).
+                await enqueue(
+                    session,
+                    clock,
+                    kind="cancelled",
+                    recipient=registration.email,
+                    payload={
+                        "registration_id": registration.id,
+                        "event_id": event.id,
+                        "event_slug": event.slug,
+                        "event_title": event.title,
+                        "name": registration.name,
+                        "status": "cancelled",
+                        "position": None,
+                        "erased": True,
+                    },
+                    dedupe_key=f"registration:{registration.id}:cancelled",
+                    event_id=event.id,
+                )
+        for name, value in _anonymous(registration.id, now).items():
+            setattr(registration, name, value)
+        await session.flush()
+        freed = was == RegistrationStatus.confirmed and upcoming
+        if freed and await capacity.release_place(session, event.id):
+            result.places_freed += 1
+            promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
+            result.promoted.extend(p.id for p in promoted)
+        result.registrations += 1
+    registration_ids = [registration_id for registration_id, _ in rows]
+    await _scrub_records(session, registration_ids, [email], now)
+    for registration_id, event_id in rows:
+        await audit.record(
+            session,
+            clock,
+            actor,
+            "registration.erased",
+            event_id=event_id,
+            registration_id=registration_id,
+            after={"personal data": "erased"},
+        )
+    deleted = await session.execute(
+        delete(TopicSubscription).where(TopicSubscription.email == email)
+    )
+    result.subscriptions = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+    await session.execute(delete(PrivacyRequest).where(PrivacyRequest.email == email))
+    await session.flush()
+    return result
+
+
+async def erase_by_token(
+    session: AsyncSession, clock: Clock, *, token: str, secret: str
+) -> Erasure:
+    request = await request_by_token(session, clock, token=token, secret=secret)
+    return await erase_email(session, clock, email=request.email, secret=secret, actor=audit.MEMBER)
+
+
+@dataclass(frozen=True)
+class Purge:
+    access_purged: int
+    registrations_erased: int
+    requests_removed: int
+    mail_records_scrubbed: int
+
+
+async def purge_expired(
+    session: AsyncSession, clock: Clock, *, access_days: int, registration_days: int
+) -> Purge:
+    """The retention job: safe to run as often as wanted (each run purges what is due)."""
+    now = clock.now()
+    access_cutoff = now - dt.timedelta(days=access_days)
+    whole_cutoff = now - dt.timedelta(days=registration_days)
+
+    # Special category answers, per event so the audit log can say how many.
+    due_access = (
+        await session.execute(
+            select(Registration.event_id, func.count(Registration.id))
+            .join(Event, Event.id == Registration.event_id)
+            .where(Event.ends_at < access_cutoff, Registration.access_purged_at.is_(None))
+            .group_by(Registration.event_id)
+            .order_by(Registration.event_id)
+        )
+    ).all()
+    access_total = 0
+    for event_id, count in due_access:
+        await session.execute(
+            update(Registration)
+            .where(Registration.event_id == event_id, Registration.access_purged_at.is_(None))
+            .values(access_requirements=[], access_details="", access_purged_at=now)
+        )
+        await audit.record(
+            session,
+            clock,
+            audit.SYSTEM,
+            "access_requirements.purged",
+            event_id=event_id,
+            after={"registrations": int(count), "retention_days": access_days},
+        )
+        access_total += int(count)
+
+    # Whole registrations, long after the event: only anonymous counting rows remain.
+    due_whole = (
+        await session.execute(
+            select(Registration.id, Registration.event_id, Registration.email)
+            .join(Event, Event.id == Registration.event_id)
+            .where(Event.ends_at < whole_cutoff, Registration.erased_at.is_(None))
+            .order_by(Registration.event_id, Registration.id)
+        )
+    ).all()
+    per_event: dict[int, int] = {}
+    for registration_id, event_id, _email in due_whole:
+        await session.execute(
+            update(Registration)
+            .where(Registration.id == registration_id)
+            .values(**_anonymous(registration_id, now))
+        )
+        per_event[event_id] = per_event.get(event_id, 0) + 1
+    await _scrub_records(session, [row[0] for row in due_whole], [], now)
+    if per_event:
+        # Mail about those events is long finished with; anything never sent is not sent now.
+        about = OutboxMessage.event_id.in_(list(per_event))
+        await session.execute(
+            update(OutboxMessage)
+            .where(about, OutboxMessage.status == OutboxStatus.pending)
+            .values(status=OutboxStatus.skipped, last_error="not sent: past retention")
+        )
+        await session.execute(
+            update(OutboxMessage).where(about).values(recipient=REMOVED, payload={})
+        )
+    for event_id, count in per_event.items():
+        await audit.record(
+            session,
+            clock,
+            audit.SYSTEM,
+            "registrations.erased",
+            event_id=event_id,
+            after={"registrations": count, "retention_days": registration_days},
+        )
+
+    # Mail records: the address and contents of mail finished with, after the short period.
+    scrubbed = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status != OutboxStatus.pending,
+            OutboxMessage.created_at < access_cutoff,
+            OutboxMessage.recipient != REMOVED,
+        )
+        .values(recipient=REMOVED, payload={})
+    )
+    removed = await session.execute(delete(PrivacyRequest).where(PrivacyRequest.expires_at < now))
+    await session.flush()
+    return Purge(
+        access_purged=access_total,
+        registrations_erased=len(due_whole),
+        requests_removed=int(removed.rowcount or 0),  # type: ignore[attr-defined]
+        mail_records_scrubbed=int(scrubbed.rowcount or 0),  # type: ignore[attr-defined]
+    )

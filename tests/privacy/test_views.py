@@ -1,0 +1,73 @@
+"""The privacy pages as members meet them."""
+
+from __future__ import annotations
+
+import httpx
+
+from events.privacy import service
+from tests.factories import Factory, register
+from tests.registration.helpers import csrf_token, outbox, registrations
+
+
+async def _ask(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    token = await csrf_token(client, "/privacy")
+    return await client.post("/privacy", data={"email": email, "csrf_token": token})
+
+
+async def test_the_answer_is_the_same_byte_for_byte_for_known_and_unknown_emails(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    event = await make.event()
+    await register(make, event, "known@example.org")
+    known = await _ask(client, "known@example.org")
+    unknown = await _ask(client, "unknown@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert known.content == unknown.content
+    assert known.headers["cache-control"] == "no-store"
+    assert "known@example.org" not in known.text
+    sent = [m.recipient for m in await outbox(make.database, "subject_access")]
+    assert sent == ["known@example.org", "unknown@example.org"], "each to its own address"
+
+
+async def test_a_bad_address_is_named_next_to_the_field_and_nothing_is_sent(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    response = await _ask(client, "not an address\x00")
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.text and "right format" in response.text
+    assert not await outbox(make.database, "subject_access")
+
+
+async def test_without_the_csrf_token_nothing_happens(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    await client.get("/privacy")
+    response = await client.post("/privacy", data={"email": "jo@example.org"})
+    assert response.status_code == 403
+    assert not await outbox(make.database, "subject_access")
+
+
+async def test_the_erase_link_asks_first_then_erases_once(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    event = await make.event(capacity=3)
+    await register(make, event, "jo@example.org")
+    await _ask(client, "jo@example.org")
+    [message] = await outbox(make.database, "subject_access")
+    link = f"/privacy/erase/{message.payload['erase_token']}"
+
+    page = await client.get(link)
+    assert page.status_code == 200 and "Yes, erase my data" in page.text
+    assert [r.erased_at for r in await registrations(make.database, event.id)] == [None]
+
+    token = await csrf_token(client, link)
+    done = await client.post(link, data={"csrf_token": token})
+    assert done.status_code == 200 and "1 registration erased" in done.text
+    [row] = await registrations(make.database, event.id)
+    assert row.erased_at is not None and "jo@example.org" not in row.email
+
+    again = await client.get(link)
+    wrong = await client.get("/privacy/erase/" + "A" * 43)
+    assert again.status_code == wrong.status_code == 404
+    assert again.text == wrong.text
+    assert service.ErasureLinkNotFound.message in again.text
