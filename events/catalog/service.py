@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.alerts import service as alerts
 from events.catalog.errors import PartnerNotFound
 from events.catalog.models import (
     DEFAULT_REMINDER_OFFSETS,
@@ -538,6 +539,8 @@ async def create_event(
         event_id=event.id,
         after=_audit_safe({"title": event.title, "slug": event.slug, "status": event.status.value}),
     )
+    if publish:
+        await alerts.on_event_published(session, clock, event=event)
     return event
 
 
@@ -815,6 +818,9 @@ async def publish_event(
             before={"status": "draft"},
             after={"status": "published"},
         )
+        # Topic subscribers hear of it once: the alerts' dedupe keys make a second
+        # publication (after an unpublish) queue nothing.
+        await alerts.on_event_published(session, clock, event=event)
     return event
 
 
