@@ -65,6 +65,9 @@ from events.mail.transport import (
     Transport,
     transport_from_url,
 )
+from events.privacy import service as privacy
+from events.privacy.report import compose_report
+from events.privacy.service import SubjectReport
 from events.registration.models import Registration, RegistrationStatus
 from events.registration.schemas import ACCESS_NEEDS
 
@@ -72,7 +75,7 @@ log = logging.getLogger("events.mail")
 
 # Payload keys holding raw secrets (management and joining tokens): dropped once sent.
 # (Alert links are not stored at all: they are HMACs the worker computes when sending.)
-SECRET_KEYS = ("manage_token", "join_token", "calendar_token")
+SECRET_KEYS = ("manage_token", "join_token", "calendar_token", "erase_token")
 
 InviteBuilder = Callable[[Outgoing, Event, Registration | None, str, str], CalendarPart | None]
 """The calendar hook: (row, event, registration, base_url, mail_from) -> the invite part."""
@@ -90,6 +93,10 @@ class WorkerOptions:
     schedule: bool = True
     schedule_limit: int = 500
     digest_hour: int = 7
+    # Retention (privacy.service.purge_expired), run at most this often by each worker.
+    purge_every: dt.timedelta = dt.timedelta(hours=1)
+    access_retention_days: int = 30
+    registration_retention_days: int = 730
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerOptions:
@@ -101,6 +108,8 @@ class WorkerOptions:
             max_attempts=settings.mail_max_attempts,
             poll_seconds=settings.worker_poll_seconds,
             digest_hour=settings.alert_digest_hour,
+            access_retention_days=settings.access_retention_days,
+            registration_retention_days=settings.registration_retention_days,
         )
 
     def backoff(self, attempts: int) -> dt.timedelta:
@@ -150,6 +159,8 @@ class _Loaded:
     registration: Registration | None
     subscription: TopicSubscription | None = None
     events: list[Event] | None = None
+    # A subject access report, read when sending (the row holds no copy of the data).
+    report: SubjectReport | None = None
 
 
 def _ids(values: object) -> list[int]:
@@ -217,6 +228,7 @@ class Worker:
         self.invites = invites
         # BEGIN IMMEDIATE on SQLite, as the writer sessions do.
         self._write_engine = database.engine.execution_options(sqlite_begin_immediate=True)
+        self._last_purge: dt.datetime | None = None
 
     async def claim(self) -> list[int]:
         """Lease up to ``batch_size`` due rows to this worker; their ids, oldest first."""
@@ -276,6 +288,11 @@ class Worker:
                     select(TopicSubscription).where(TopicSubscription.id.in_(subscription_ids))
                 )
             }
+            reports = {
+                r.id: await privacy.subject_report(session, email=r.recipient)
+                for r in rows
+                if r.kind == "subject_access"
+            }
         now = self.clock.now()
         return [
             _Loaded(
@@ -300,6 +317,7 @@ class Worker:
                 ]
                 if "event_ids" in row.payload
                 else None,
+                report=reports.get(row.id),
             )
             for row in rows
         ]
@@ -317,6 +335,13 @@ class Worker:
         return replace(item.outgoing, payload=payload)
 
     def _compose(self, item: _Loaded) -> EmailMessage:
+        if item.report is not None:
+            return compose_report(
+                item.outgoing,
+                item.report,
+                mail_from=self.settings.mail_from,
+                base_url=self.settings.base_url,
+            )
         if item.row.kind in ALERT_KINDS:
             if item.row.kind == "alert" and item.event is None:
                 raise ComposeError("the event this message is about no longer exists")
@@ -511,21 +536,52 @@ class Worker:
             )
         if reminders or digests:
             log.info("mail scheduler: queued %s reminders, %s digests", reminders, digests)
+        await self.purge()
         return reminders, digests
 
-    async def drain(self, on_batch: Callable[[BatchResult], None] | None = None) -> BatchResult:
+    async def purge(self, *, force: bool = False) -> privacy.Purge | None:
+        """The retention job (privacy.service.purge_expired), at most once per
+        ``purge_every`` in this worker unless forced; safe alongside other workers."""
+        now = self.clock.now()
+        if not force and self._last_purge and now - self._last_purge < self.options.purge_every:
+            return None
+        self._last_purge = now
+        async with unit_of_work(self.database.writer) as session:
+            done = await privacy.purge_expired(
+                session,
+                self.clock,
+                access_days=self.options.access_retention_days,
+                registration_days=self.options.registration_retention_days,
+            )
+        if done.access_purged or done.registrations_erased:
+            log.info(
+                "retention: access requirements purged from %s registrations, %s registrations "
+                "erased, %s mail records scrubbed",
+                done.access_purged,
+                done.registrations_erased,
+                done.mail_records_scrubbed,
+            )
+        return done
+
+    async def drain(
+        self,
+        on_batch: Callable[[BatchResult], None] | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> BatchResult:
         """Run the scheduler step, then send everything due now, batch after batch; the
-        totals."""
+        totals. With ``stop`` set (SIGTERM), the batch in hand is finished and no other is
+        claimed: a graceful shutdown leaves no message claimed by a worker that is gone."""
         if self.options.schedule:
             await self.schedule()
         total = BatchResult()
-        while True:
+        while stop is None or not stop.is_set():
             result = await self.run_batch()
             if not result.claimed:
                 return total
             total += result
             if on_batch is not None:
                 on_batch(result)
+        return total
 
     async def run(
         self, stop: asyncio.Event, on_batch: Callable[[BatchResult], None] | None = None
@@ -534,7 +590,7 @@ class Worker:
         logged and retried after the pause, so one bad moment does not end the worker."""
         while not stop.is_set():
             try:
-                await self.drain(on_batch)
+                await self.drain(on_batch, stop)
             except Exception:
                 log.exception("mail worker %s: batch failed; retrying shortly", self.worker_id)
             with contextlib.suppress(TimeoutError):

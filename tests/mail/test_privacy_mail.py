@@ -1,0 +1,114 @@
+"""Privacy work the worker does: the subject access email over real SMTP, the retention
+job on its schedule, and a graceful stop that leaves nothing claimed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+from sqlalchemy import select
+
+from events.clock import FrozenClock
+from events.config import Settings
+from events.db import Database, unit_of_work
+from events.mail.models import OutboxMessage, OutboxStatus
+from events.mail.outbox import enqueue
+from events.mail.worker import BatchResult
+from events.privacy import service as privacy
+from tests.factories import Factory, register
+from tests.mail.conftest import SmtpServer
+from tests.mail.test_worker import worker
+from tests.registration.helpers import registrations
+
+
+async def test_the_subject_access_email_arrives_with_its_data_and_the_row_keeps_no_secret(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    event = await make.event("SEND webinar")
+    await register(
+        make,
+        event,
+        "jo@example.org",
+        access_requirements=["live_captions"],
+        consents=["privacy", "access_data"],
+    )
+    async with unit_of_work(database.writer) as session:
+        await privacy.request_subject_access(
+            session, clock, email="jo@example.org", secret=settings.secret()
+        )
+    await worker(database, clock, settings, smtp.url).drain()
+
+    [message] = [
+        m for m in smtp.recorder.messages() if m["Subject"] == "Your data held by Union events"
+    ]
+    assert message["To"] == "jo@example.org"
+    [attachment] = [p for p in message.iter_attachments() if p.get_filename() == "your-data.json"]
+    data = json.loads(attachment.get_content())
+    assert data["registrations"][0]["event"] == "SEND webinar"
+    assert data["registrations"][0]["access_requirements"] == ["live_captions"]
+    assert "/privacy/erase/" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    async with database.reader() as session:
+        [row] = (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "subject_access")
+            )
+        ).all()
+    assert row.status == OutboxStatus.sent and "erase_token" not in row.payload
+    assert "live_captions" not in json.dumps(row.payload), "the row never held the data"
+
+
+async def test_the_worker_runs_the_retention_job_on_its_schedule(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    event = await make.event(starts_at=clock.now() + dt.timedelta(days=1))
+    await register(
+        make,
+        event,
+        "jo@example.org",
+        access_requirements=["bsl"],
+        consents=["privacy", "access_data"],
+    )
+    mail = worker(database, clock, settings, smtp.url)
+    await mail.drain()
+    [row] = await registrations(database, event.id)
+    assert row.access_requirements == ["bsl"], "kept until the retention period is over"
+    clock.advance(dt.timedelta(days=40))
+    await mail.drain()
+    [row] = await registrations(database, event.id)
+    assert row.access_requirements == [] and row.access_purged_at is not None
+    assert await mail.purge() is None, "at most once an hour per worker"
+    clock.advance(dt.timedelta(hours=1))
+    assert await mail.purge() is not None
+
+
+async def test_a_stop_finishes_the_batch_in_hand_and_claims_no_other(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    event = await make.event()
+    async with unit_of_work(database.writer) as session:
+        for i in range(35):
+            await enqueue(
+                session,
+                clock,
+                kind="waitlisted",
+                recipient=f"p{i}@example.org",
+                payload={"event_id": event.id, "name": "Sam", "position": 1},
+                dedupe_key=f"stop-test:{i}",
+                event_id=event.id,
+            )
+    stop = asyncio.Event()
+    mail = worker(database, clock, settings, smtp.url)  # batches of 10
+
+    def first_batch_done(result: BatchResult) -> None:
+        stop.set()  # SIGTERM arrives during the first batch
+
+    total = await mail.drain(first_batch_done, stop)
+    assert total.claimed == 10 and total.sent == 10
+    async with database.reader() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert sum(r.status == OutboxStatus.sent for r in rows) == 10
+    waiting = [r for r in rows if r.status == OutboxStatus.pending]
+    assert len(waiting) == 25 and all(r.claimed_by == "" for r in waiting), (
+        "none held by a worker that is gone"
+    )
