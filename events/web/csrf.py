@@ -127,7 +127,10 @@ class CsrfMiddleware:
             headers.append((b"set-cookie", f"{COOKIE_NAME}={cookie}; {attributes}".encode()))
         body = body.replace(self.marker, self.csrf.token_for(cookie).encode())
         headers.append((b"content-length", str(len(body)).encode()))
-        # A page carrying a per-visitor token must not be stored by shared caches.
-        headers = [(k, v) for k, v in headers if k != b"cache-control"]
-        headers.append((b"cache-control", b"private, no-cache"))
+        # A page carrying a per-visitor token must not be stored by shared caches; a page
+        # that already forbids storing altogether (no-store: personal pages) keeps that.
+        own = [v for k, v in headers if k == b"cache-control"]
+        if not any(b"no-store" in v for v in own):
+            headers = [(k, v) for k, v in headers if k != b"cache-control"]
+            headers.append((b"cache-control", b"private, no-cache"))
         return {**start, "headers": headers}, body

@@ -36,3 +36,12 @@ async def test_a_private_page_keeps_its_stricter_referrer_policy(client: httpx.A
     assert response.headers.get_list("referrer-policy") == ["no-referrer"]
     public = await client.get("/")
     assert public.headers.get_list("referrer-policy") == ["strict-origin-when-cross-origin"]
+
+
+async def test_a_personal_page_with_a_form_is_never_stored(client: httpx.AsyncClient) -> None:
+    """The CSRF filler marks form pages private; a page that forbids storing keeps no-store."""
+    response = await client.get("/privacy")
+    assert 'name="csrf_token"' in response.text
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    public = await client.get("/events")
+    assert "no-store" not in public.headers.get("cache-control", "")
