@@ -98,7 +98,9 @@ def create_app(
         cache=cache,
     )
     app.state.csrf = csrf
-    app.state.rate_limiter = RateLimiter.from_settings(settings)
+    app.state.rate_limiter = RateLimiter.from_settings(
+        settings, app.state.context.database, app.state.context.clock
+    )
     # Innermost: a cached page is answered before routing, then CSRF and headers apply.
     app.add_middleware(CachedPages, cache=cache)
     # As innermost: a kept calendar feed (or its 304) is answered before routing.

@@ -29,9 +29,8 @@ HONEYPOT = "website"
 PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer"}
 
 
-def _limited(request: Request, key: str, limit: int, what: str) -> Response | None:
-    now = app_context(request).clock.now().timestamp()
-    retry = limiter_of(request).hit(key, limit, now)
+async def _limited(request: Request, key: str, limit: int, what: str) -> Response | None:
+    retry = await limiter_of(request).hit(key, limit)
     if retry is None:
         return None
     seconds = max(1, math.ceil(retry))
@@ -78,7 +77,7 @@ async def subscribe(request: Request) -> Response:
     csrf_of(request).verify(request, form)
     settings = context.settings
     address = client_address(request, settings.trusted_networks)
-    if limited := _limited(
+    if limited := await _limited(
         request,
         f"alerts-address:{address}",
         settings.rate_limit_per_address,
@@ -97,7 +96,7 @@ async def subscribe(request: Request) -> Response:
         return await _form_page(
             request, slug, values=_values(form), errors=exc.fields, status_code=422
         )
-    if limited := _limited(
+    if limited := await _limited(
         request,
         f"alerts-email:{data.email}",
         settings.alert_rate_limit_per_email,

@@ -65,6 +65,7 @@ from events.mail.transport import (
     Transport,
     transport_from_url,
 )
+from events.organiser import throttle
 from events.privacy import service as privacy
 from events.privacy.report import compose_report
 from events.privacy.service import SubjectReport
@@ -553,6 +554,8 @@ class Worker:
                 access_days=self.options.access_retention_days,
                 registration_days=self.options.registration_retention_days,
             )
+            # Rate-limit and sign-in counters long out of their windows: housekeeping.
+            await throttle.purge(session, self.clock, older_than=dt.timedelta(days=1))
         if done.access_purged or done.registrations_erased:
             log.info(
                 "retention: access requirements purged from %s registrations, %s registrations "

@@ -41,11 +41,8 @@ def _page(request: Request, template: str, status_code: int = 200, **values: Any
     return HTMLResponse(html, status_code=status_code, headers=PRIVATE)
 
 
-def _limited(request: Request, key: str, limit: int) -> Response | None:
-    context = app_context(request)
-    if not context.settings.rate_limit_enabled:
-        return None
-    retry = limiter_of(request).hit(f"privacy:{key}", limit, context.clock.now().timestamp())
+async def _limited(request: Request, key: str, limit: int) -> Response | None:
+    retry = await limiter_of(request).hit(f"privacy:{key}", limit)
     if retry is None:
         return None
     return error_response(
@@ -66,7 +63,7 @@ async def request_copy(request: Request) -> Response:
     form = await request.form()
     csrf_of(request).verify(request, form)
     address = client_address(request, context.settings.trusted_networks)
-    if limited := _limited(request, f"address:{address}", PER_ADDRESS):
+    if limited := await _limited(request, f"address:{address}", PER_ADDRESS):
         return limited
     if form.get(HONEYPOT):
         return _page(request, "privacy/requested.html")
@@ -78,7 +75,7 @@ async def request_copy(request: Request) -> Response:
         return _page(
             request, "privacy/request.html", status_code=422, values=values, errors=exc.fields
         )
-    if limited := _limited(request, f"email:{email}", PER_EMAIL):
+    if limited := await _limited(request, f"email:{email}", PER_EMAIL):
         return limited
     async with unit_of_work(request, write=True) as session:
         await service.request_subject_access(

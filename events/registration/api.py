@@ -32,7 +32,7 @@ async def create_registration(request: Request) -> Response:
         return error_response(
             request, 415, "unsupported_media_type", "Send the registration as application/json."
         )
-    if limited := address_limit(request):
+    if limited := await address_limit(request):
         return limited
     body = await request.body()
     if len(body) > MAX_BODY:
@@ -42,7 +42,7 @@ async def create_registration(request: Request) -> Response:
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return error_response(request, 400, "invalid_json", "The body is not valid JSON.")
     data = RegistrationInput.from_json(payload)
-    if limited := email_limit(request, data.email):
+    if limited := await email_limit(request, data.email):
         return limited
     async with unit_of_work(request, write=True) as session:
         outcome = await service.register(

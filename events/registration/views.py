@@ -54,7 +54,7 @@ async def _screen(
     client address, the honeypot, parsing (errors shown next to the fields), the limit per
     email. Returns the parsed input, or the response that ends the request here."""
     csrf_of(request).verify(request, form)
-    if limited := address_limit(request):
+    if limited := await address_limit(request):
         return limited
     if form.get(HONEYPOT):
         # Only automated form fillers see this field; they get a plain page and no place.
@@ -63,7 +63,7 @@ async def _screen(
         data = RegistrationInput.from_form(form, _lists(form))
     except InvalidInput as exc:
         return await rerender(values=_values(form), errors=exc.fields, status_code=422)
-    if limited := email_limit(request, data.email):
+    if limited := await email_limit(request, data.email):
         return limited
     return data
 

@@ -1,7 +1,8 @@
-"""In-process rate limits (per client address, per email) and the client address itself.
+"""Rate limits (per client address, per email, per token) and the client address itself.
 
-Per process by design for now (a later issue moves the counters to a shared store): with N
-processes a client gets at most N times the limit, which still stops floods and scripts.
+The counters live in the database (``throttle_counters``, see ``organiser/throttle.py``), so
+every app process on every machine counts against the same limit: with counters in each
+process's memory, N processes would let a client through N times as often.
 
 ``client_address``: X-Forwarded-For is believed only when the peer is a configured trusted
 proxy; otherwise anyone could dodge the limit by sending the header themselves.
@@ -9,17 +10,20 @@ proxy; otherwise anyone could dodge the limit by sending the header themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from events.clock import Clock
 from events.config import Settings
+from events.db import Database, unit_of_work
+from events.organiser import throttle
 from events.web.errors import error_response
 
 Network = IPv4Network | IPv6Network
-MAX_KEYS = 100_000
 
 
 def _parse(value: str) -> IPv4Address | IPv6Address | None:
@@ -52,40 +56,40 @@ def client_address(request: Request, trusted: tuple[Network, ...]) -> str:
 
 
 class RateLimiter:
-    """Fixed-window counters: at most ``limit`` hits per key per window."""
+    """Fixed windows: at most ``limit`` hits per key per window, counted in the database.
 
-    def __init__(self, *, enabled: bool, window_seconds: int) -> None:
+    Each hit is one short write transaction of its own, committed whatever the request
+    goes on to do, so a refused or failing request still counts."""
+
+    def __init__(
+        self, *, enabled: bool, window_seconds: int, database: Database, clock: Clock
+    ) -> None:
         self.enabled = enabled
-        self.window = float(window_seconds)
-        self._windows: dict[str, tuple[float, int]] = {}
+        self.window = dt.timedelta(seconds=window_seconds)
+        self.database = database
+        self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, database: Database, clock: Clock) -> RateLimiter:
         return cls(
-            enabled=settings.rate_limit_enabled, window_seconds=settings.rate_limit_window_seconds
+            enabled=settings.rate_limit_enabled,
+            window_seconds=settings.rate_limit_window_seconds,
+            database=database,
+            clock=clock,
         )
 
-    def hit(self, key: str, limit: int, now: float) -> float | None:
+    async def hit(self, key: str, limit: int) -> float | None:
         """Count one hit; None when allowed, else seconds until the key may try again."""
         if not self.enabled:
             return None
-        started, count = self._windows.get(key, (now, 0))
-        if now >= started + self.window:
-            started, count = now, 0
-        if count >= limit:
-            return started + self.window - now
-        if len(self._windows) >= MAX_KEYS:
-            self._prune(now)
-        self._windows[key] = (started, count + 1)
-        return None
-
-    def _prune(self, now: float) -> None:
-        self._windows = {
-            key: value for key, value in self._windows.items() if now < value[0] + self.window
-        }
-
-    def reset(self) -> None:
-        self._windows.clear()
+        policy = throttle.Policy.rate_limit(limit, self.window)
+        async with unit_of_work(self.database.writer) as session:
+            verdict = await throttle.hit(session, self.clock, f"rate:{key}", policy)
+        if verdict.hits <= limit:
+            return None
+        if verdict.retry_after is None:
+            return self.window.total_seconds()
+        return max(verdict.retry_after.total_seconds(), 1.0)
 
 
 def limiter_of(request: Request) -> RateLimiter:

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from events.app import create_app
+from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database
 from events.registration.models import RegistrationStatus
@@ -432,3 +434,29 @@ class TestRateLimits:
         assert responses[-1].status_code == 429
         assert "too many registrations" in responses[-1].text
         assert "Retry-After" in responses[-1].headers or "retry-after" in responses[-1].headers
+
+
+class TestLimitsAreSharedBetweenProcesses:
+    """Two app instances on one database stand for two processes (or machines): a client
+    that used its allowance on one is refused by the other."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"rate_limit_enabled": True, "rate_limit_per_address": 2})
+
+    async def test_the_second_process_counts_the_first_ones_hits(
+        self, settings: Settings, clock: FrozenClock, database: Database, make: Factory
+    ) -> None:
+        event = await make.event(capacity=50)
+        first, second = (create_app(settings, clock=clock, database=database) for _ in range(2))
+        codes = []
+        for n, app in enumerate((first, second, second)):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                response = await c.post(
+                    f"/api/v1/events/{event.slug}/registrations",
+                    json={"name": "P", "email": f"shared{n}@example.org"},
+                )
+                codes.append(response.status_code)
+        assert codes == [201, 201, 429]
+        assert len(await registrations(database, event.id)) == 2
