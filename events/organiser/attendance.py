@@ -10,6 +10,8 @@ nothing, exactly like an id that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import codecs
 import csv
 import io
@@ -40,6 +42,12 @@ class Counts:
     waitlisted: int
     cancelled: int
     attended: int
+    # Registrations whose access requirements the retention job has removed (not blanks:
+    # the organiser is told they were purged, and when).
+    access_purged: int = 0
+    access_purged_on: dt.datetime | None = None
+    # Erased people still count (anonymously) in the figures above; none is listed.
+    erased: int = 0
 
     @property
     def active(self) -> int:
@@ -47,7 +55,8 @@ class Counts:
 
 
 async def counts(session: AsyncSession, event: Event) -> Counts:
-    """The event's numbers, in one statement."""
+    """The event's numbers, in one statement. Erased registrations count (status and
+    attendance are all that is left of them: anonymous counts)."""
     status = Registration.status
     row = (
         await session.execute(
@@ -58,7 +67,12 @@ async def counts(session: AsyncSession, event: Event) -> Counts:
                 func.count().filter(
                     Registration.attended.is_(True), status != RegistrationStatus.cancelled
                 ),
-            ).where(Registration.event_id == event.id, Registration.erased_at.is_(None))
+                func.count().filter(
+                    Registration.access_purged_at.is_not(None), Registration.erased_at.is_(None)
+                ),
+                func.min(Registration.access_purged_at),
+                func.count().filter(Registration.erased_at.is_not(None)),
+            ).where(Registration.event_id == event.id)
         )
     ).one()
     return Counts(
@@ -68,6 +82,9 @@ async def counts(session: AsyncSession, event: Event) -> Counts:
         waitlisted=int(row[1]),
         cancelled=int(row[2]),
         attended=int(row[3]),
+        access_purged=int(row[4]),
+        access_purged_on=row[5],
+        erased=int(row[6]),
     )
 
 

@@ -76,6 +76,8 @@ def row_of(registration: Any, zone: ZoneInfo) -> list[str]:
     """One registration (a ``Registration`` or a row of its columns) as text cells,
     neutralised, in ``HEADER``'s order; times in the event's own zone."""
     access = "; ".join(ACCESS_NEEDS.get(c, c) for c in registration.access_requirements or ())
+    if registration.access_purged_at is not None:
+        access = "purged after the event"
     cells = [
         str(registration.id),
         registration.name,
@@ -107,6 +109,7 @@ _COLUMNS = (
     Registration.setting,
     Registration.access_requirements,
     Registration.access_details,
+    Registration.access_purged_at,
     Registration.attended,
     Registration.created_at,
     Registration.confirmed_at,
