@@ -10,10 +10,9 @@ nothing, exactly like an id that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import codecs
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Sequence

@@ -299,13 +299,18 @@ def upgrade() -> None:
         )
 
     # The links already sent keep working: their hashes move to one row each.
-    for column, purpose in (("token_hash", "manage"), ("join_token_hash", "join")):
-        op.execute(
-            sa.text(
-                "INSERT INTO registration_tokens (registration_id, purpose, token_hash, created_at) "
-                f"SELECT id, '{purpose}', {column}, updated_at FROM registrations"
-            )
+    op.execute(
+        sa.text(
+            "INSERT INTO registration_tokens (registration_id, purpose, token_hash, created_at) "
+            "SELECT id, 'manage', token_hash, updated_at FROM registrations"
         )
+    )
+    op.execute(
+        sa.text(
+            "INSERT INTO registration_tokens (registration_id, purpose, token_hash, created_at) "
+            "SELECT id, 'join', join_token_hash, updated_at FROM registrations"
+        )
+    )
 
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.add_column(
@@ -327,15 +332,22 @@ def downgrade() -> None:
         batch_op.drop_column("erased_at")
         batch_op.drop_column("access_purged_at")
     # Each registration keeps its newest link of each kind; one with none gets a dead value.
-    for column, purpose in (("token_hash", "manage"), ("join_token_hash", "join")):
-        op.execute(
-            sa.text(
-                f"UPDATE registrations SET {column} = COALESCE((SELECT t.token_hash FROM "
-                "registration_tokens t WHERE t.registration_id = registrations.id "
-                f"AND t.purpose = '{purpose}' ORDER BY t.id DESC LIMIT 1), "
-                f"'{purpose}-none-' || CAST(id AS VARCHAR(20)))"
-            )
+    op.execute(
+        sa.text(
+            "UPDATE registrations SET token_hash = COALESCE((SELECT t.token_hash FROM "
+            "registration_tokens t WHERE t.registration_id = registrations.id "
+            "AND t.purpose = 'manage' ORDER BY t.id DESC LIMIT 1), "
+            "'manage-none-' || CAST(id AS VARCHAR(20)))"
         )
+    )
+    op.execute(
+        sa.text(
+            "UPDATE registrations SET join_token_hash = COALESCE((SELECT t.token_hash FROM "
+            "registration_tokens t WHERE t.registration_id = registrations.id "
+            "AND t.purpose = 'join' ORDER BY t.id DESC LIMIT 1), "
+            "'join-none-' || CAST(id AS VARCHAR(20)))"
+        )
+    )
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.alter_column(
             "join_token_hash", existing_type=sa.VARCHAR(length=64), nullable=False
