@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from events.alerts.models import TopicSubscription
+from events.alerts.models import SubscriptionStatus, TopicSubscription
 from events.catalog.models import Event, EventStatus
 from events.clock import Clock
 from events.errors import NotFound
@@ -70,7 +70,9 @@ async def request_subject_access(
         kind="subject_access",
         recipient=email,
         payload={"request_id": row.id, "erase_token": token},
-        dedupe_key=f"privacy:{row.id}",
+        # Not the row's id: SQLite hands a deleted row's id out again, and an old request's
+        # key would swallow this one. The token's hash is unique for ever.
+        dedupe_key=f"privacy:{row.token_hash}",
     )
 
 
@@ -304,10 +306,29 @@ async def erase_email(
             registration_id=registration_id,
             after={"personal data": "erased"},
         )
-    deleted = await session.execute(
-        delete(TopicSubscription).where(TopicSubscription.email == email)
+    # Subscriptions end and lose the address, but their rows stay: deleting them would let
+    # SQLite reuse their ids, and a new subscription would inherit their alerts' dedupe keys.
+    subscriptions = (
+        (
+            await session.execute(
+                select(TopicSubscription.id).where(TopicSubscription.email == email)
+            )
+        )
+        .scalars()
+        .all()
     )
-    result.subscriptions = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+    for subscription_id in subscriptions:
+        await session.execute(
+            update(TopicSubscription)
+            .where(TopicSubscription.id == subscription_id)
+            .values(
+                email=_erased_email(subscription_id),
+                status=SubscriptionStatus.unsubscribed,
+                unsubscribed_at=now,
+                updated_at=now,
+            )
+        )
+    result.subscriptions = len(subscriptions)
     await session.execute(delete(PrivacyRequest).where(PrivacyRequest.email == email))
     await session.flush()
     return result

@@ -18,6 +18,7 @@ from tests.browser.harness import (
     IN_CI,
     Demo,
     Server,
+    ask_for_data_in_browser,
     launched_browser,
     load_demo,
     missing_browser,
@@ -60,6 +61,7 @@ def demo(server: Server, browser: Browser) -> Demo:
         page = context.new_page()
         demo.tokens = register_in_browser(page, server, demo.event, "audit")
         demo.tokens.update(subscribe_in_browser(page, server, demo.topic, "alerts"))
+        demo.tokens.update(ask_for_data_in_browser(page, server, demo.tokens["email"]))
     finally:
         context.close()
     return demo

@@ -371,7 +371,12 @@ PAGES: dict[str, PageMap] = {
         ("alerts-unsubscribe", f"/alerts/unsubscribe/{d.tokens['alert_unsubscribe']}")
     ],
     "calendar:join": lambda d: [
-        ("calendar-join", f"/r/{d.tokens['manage']}/calendar/{d.tokens['event_id']}/join")
+        ("calendar-join", f"/c/{d.tokens['calendar']}/{d.tokens['event_id']}/join")
+    ],
+    "privacy:request": lambda d: [("privacy", "/privacy")],
+    "privacy:erase": lambda d: [
+        ("privacy-erase", f"/privacy/erase/{d.tokens['erase']}"),
+        ("privacy-erase-bad-link", "/privacy/erase/" + "A" * 43),
     ],
 }
 
@@ -514,10 +519,23 @@ def register_in_browser(page: Page, server: Server, slug: str, tag: str) -> dict
     return {
         "manage": payload["manage_token"],
         "join": payload["join_token"],
+        "calendar": payload["calendar_token"],
         "event_id": str(payload["event_id"]),
         "email": email,
         "registration_id": str(row[0]),
     }
+
+
+def ask_for_data_in_browser(page: Page, server: Server, email: str) -> dict[str, str]:
+    """Ask for a copy of what is held for EMAIL through the privacy form; return the erase
+    link's token from the queued email."""
+    page.goto(server.url("/privacy"))
+    page.fill("#email", email)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    heading = page.inner_text("h1")
+    assert heading == "Check your email", f"{page.url}: {heading}: {page.inner_text('main')[:300]}"
+    return {"erase": server.outbox_payload(email)["erase_token"]}
 
 
 def subscribe_in_browser(page: Page, server: Server, topic: str, tag: str) -> dict[str, str]:
@@ -617,5 +635,17 @@ def visit_every_page(page: Page, server: Server, demo: Demo) -> Iterator[str]:
         with page.expect_navigation():
             page.click("form.registration-form button[type=submit]")
         yield label
-    register_in_browser(page, server, demo.event, "visit")
+    visited = register_in_browser(page, server, demo.event, "visit")
     yield "confirmation"
+    page.goto(server.url("/privacy"))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    yield "privacy-form-errors"
+    ask_for_data_in_browser(page, server, new_email("privacy"))
+    yield "privacy-requested"
+    # Erasing the registration just made (the shared demo registration stays for others).
+    erase = ask_for_data_in_browser(page, server, visited["email"])["erase"]
+    page.goto(server.url(f"/privacy/erase/{erase}"))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    yield "privacy-erased"

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from tests.browser.harness import (
+    ask_for_data_in_browser,
     launched_browser,
     load_demo,
     missing_browser,
@@ -50,6 +51,7 @@ def main(argv: list[str]) -> int:
         first = setup.new_page()
         demo.tokens = register_in_browser(first, server, demo.event, "shots")
         demo.tokens.update(subscribe_in_browser(first, server, demo.topic, "shots"))
+        demo.tokens.update(ask_for_data_in_browser(first, server, demo.tokens["email"]))
         setup.close()
         for size, options in SIZES.items():
             for scheme in SCHEMES:

@@ -113,7 +113,10 @@ async def test_erasure_frees_the_place_promotes_and_leaves_only_counts(make: Fac
     assert all(m.status != OutboxStatus.pending for m in others)
 
     async with make.database.reader() as session:
-        assert not (await session.execute(select(TopicSubscription))).scalars().all()
+        subscriptions = (await session.execute(select(TopicSubscription))).scalars().all()
+        assert [(s.status, "jo@" in s.email) for s in subscriptions] == [
+            (SubscriptionStatus.unsubscribed, False)
+        ]
         entries = (
             (await session.execute(select(AuditEntry).where(AuditEntry.registration_id == mine.id)))
             .scalars()
@@ -197,3 +200,18 @@ async def test_retention_purges_access_needs_then_whole_registrations(make: Fact
     async with make.database.reader() as session:
         recipients = (await session.execute(select(OutboxMessage.recipient))).scalars().all()
     assert set(recipients) == {service.REMOVED}
+
+
+async def test_a_new_request_after_an_erasure_is_sent_too(make: Factory) -> None:
+    """SQLite hands the id of a deleted request out again: the new request must not be
+    taken for the old one's email."""
+    token = await _request(make, "jo@example.org")
+    async with unit_of_work(make.database.writer) as session:
+        await service.erase_by_token(session, make.clock, token=token, secret=TEST_SECRET)
+    async with unit_of_work(make.database.writer) as session:
+        await service.request_subject_access(
+            session, make.clock, email="jo@example.org", secret=TEST_SECRET
+        )
+    first, second = await outbox(make.database, "subject_access")
+    assert first.recipient == service.REMOVED, "the first, unsent, went with the erasure"
+    assert second.recipient == "jo@example.org" and "erase_token" in second.payload
