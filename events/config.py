@@ -39,11 +39,13 @@ class Settings(BaseSettings):
     page_cache_seconds: Annotated[float, Field(ge=0, le=10)] = 1.0
     page_size: Annotated[int, Field(ge=1, le=200)] = 20
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    # Registration rate limits, per process (a later issue moves them to a shared store).
+    # Rate limits, counted in the database so that every process shares them.
     rate_limit_enabled: bool = True
     rate_limit_per_address: Annotated[int, Field(ge=1)] = 20  # registrations per window
     rate_limit_per_email: Annotated[int, Field(ge=1)] = 5
     rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 600
+    # Write-API requests per organiser in each rate-limit window.
+    api_rate_limit: Annotated[int, Field(ge=1)] = 1200
     # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is
     # believed. Empty: the peer address is the client, whatever headers say.
     trusted_proxies: str = ""

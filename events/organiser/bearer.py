@@ -8,13 +8,17 @@ is deactivated, is ``ApiLoginRequired`` (401, a JSON problem under /api/).
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 
 from events import db
+from events.errors import DomainError
 from events.organiser import accounts
 from events.organiser.errors import LoginRequired
 from events.organiser.models import Organiser
 from events.web.context import app_context
+from events.web.ratelimit import limiter_of
 
 
 class ApiLoginRequired(LoginRequired):
@@ -23,6 +27,16 @@ class ApiLoginRequired(LoginRequired):
         "Send an organiser API token in the Authorization header (Authorization: Bearer evt_…). "
         "Create one in the organiser console under Your account, API tokens."
     )
+
+
+class ApiRateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many API requests with this organiser's tokens. Slow down and try again."
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__()
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 def bearer_token(request: Request) -> str | None:
@@ -51,5 +65,9 @@ async def api_organiser(request: Request) -> Organiser:
         )
     if organiser is None:
         raise ApiLoginRequired()
+    # Per organiser, whichever of their tokens and processes the calls come through.
+    retry = await limiter_of(request).hit(f"api:{organiser.id}", context.settings.api_rate_limit)
+    if retry is not None:
+        raise ApiRateLimited(retry)
     request.state.api_organiser = organiser
     return organiser

@@ -55,7 +55,9 @@ def error_response(
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     fields = exc.fields if isinstance(exc, InvalidInput) else None
-    return error_response(request, exc.status, exc.code, exc.message, fields)
+    # An error may carry headers of its own (Retry-After, WWW-Authenticate).
+    headers: Mapping[str, str] | None = getattr(exc, "headers", None)
+    return error_response(request, exc.status, exc.code, exc.message, fields, headers=headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
