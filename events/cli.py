@@ -296,3 +296,78 @@ async def _create_organiser(
         return exc.message, False
     finally:
         await database.dispose()
+
+
+@main.group()
+def privacy() -> None:
+    """Retention and erasure (what the worker and the /privacy pages do), for operators."""
+
+
+@privacy.command("purge")
+@_friendly
+def privacy_purge() -> None:
+    """Run the retention job now: purge access requirements and old registrations."""
+    settings = _settings()
+    done = asyncio.run(_purge(settings))
+    click.echo(
+        f"events: access requirements purged from {done.access_purged} registrations, "
+        f"{done.registrations_erased} registrations erased, "
+        f"{done.mail_records_scrubbed} mail records scrubbed"
+    )
+
+
+async def _purge(settings: Settings) -> Any:
+    from events.clock import SystemClock
+    from events.db import Database, unit_of_work
+    from events.privacy import service
+
+    database = Database.from_url(settings.database_url)
+    try:
+        async with unit_of_work(database.writer) as session:
+            return await service.purge_expired(
+                session,
+                SystemClock(),
+                access_days=settings.access_retention_days,
+                registration_days=settings.registration_retention_days,
+            )
+    finally:
+        await database.dispose()
+
+
+@privacy.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_friendly
+def privacy_erase(email: str, yes: bool) -> None:
+    """Erase everything held for EMAIL (a request received another way, e.g. by post)."""
+    from events.registration.schemas import parse_email
+
+    settings = _settings()
+    try:
+        address = parse_email(email)
+    except Exception as exc:
+        click.echo(f"events: {getattr(exc, 'fields', {}).get('email', exc)}", err=True)
+        sys.exit(2)
+    if not yes:
+        click.confirm(f"Erase every registration and subscription held for {address}?", abort=True)
+    done = asyncio.run(_erase(settings, address))
+    click.echo(
+        f"events: {done.registrations} registrations erased, {done.places_freed} places freed, "
+        f"{done.subscriptions} subscriptions ended"
+    )
+
+
+async def _erase(settings: Settings, email: str) -> Any:
+    from events.clock import SystemClock
+    from events.db import Database, unit_of_work
+    from events.organiser.audit import SYSTEM
+    from events.privacy import service
+
+    database = Database.from_url(settings.database_url)
+    try:
+        async with unit_of_work(database.writer) as session:
+            return await service.erase_email(
+                session, SystemClock(), email=email, secret=settings.secret(), actor=SYSTEM
+            )
+    finally:
+        await database.dispose()

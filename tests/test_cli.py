@@ -149,3 +149,38 @@ def test_create_organiser_reads_the_password_from_stdin_and_the_account_signs_in
     assert bad_role.returncode == 2 and "boss" in bad_role.stderr
     with sqlite3.connect(tmp_path / "cli_test.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM organisers").fetchone() == (1,)
+
+
+def test_privacy_commands_purge_and_erase_for_an_operator(tmp_path: Path) -> None:
+    import asyncio
+    import datetime as dt
+    import sqlite3
+
+    from events.clock import FrozenClock
+    from events.db import Database
+    from tests.factories import Factory, register
+
+    assert _events(tmp_path, "db", "upgrade").returncode == 0
+
+    async def seed() -> None:
+        database = Database.from_url(f"sqlite:///{tmp_path / 'cli_test.sqlite3'}")
+        make = Factory(database, FrozenClock(dt.datetime.now(dt.UTC)))
+        try:
+            event = await make.event(capacity=2)
+            await register(make, event, "jo@example.org")
+        finally:
+            await database.dispose()
+
+    asyncio.run(seed())
+    purged = _events(tmp_path, "privacy", "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert "access requirements purged from 0 registrations" in purged.stdout
+
+    bad = _events(tmp_path, "privacy", "erase", "not-an-address", "--yes")
+    assert bad.returncode == 2 and "right format" in bad.stderr
+    erased = _events(tmp_path, "privacy", "erase", " Jo@Example.org ", "--yes")
+    assert erased.returncode == 0, erased.stderr
+    assert "1 registrations erased, 1 places freed" in erased.stdout
+    with sqlite3.connect(tmp_path / "cli_test.sqlite3") as db:
+        rows = db.execute("SELECT email, erased_at FROM registrations").fetchall()
+    assert len(rows) == 1 and "jo@example.org" not in rows[0][0] and rows[0][1] is not None
