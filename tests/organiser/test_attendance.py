@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from events.db import Database, unit_of_work
 from events.organiser import attendance
 from events.organiser.audit import Actor
 from events.organiser.models import ActorKind, AuditEntry, Organiser
-from events.organiser.web import COOKIE_NAME, COOKIE_PATH, cookie_value
 from events.registration import service
 from events.registration.errors import (
     EventFull,
@@ -33,30 +31,15 @@ from tests.factories import TEST_SECRET, Factory, register, registration_input
 from tests.organiser.helpers import give_event, sign_in
 from tests.registration.helpers import csrf_token, outbox, places_left, registrations
 
-# helpers.sign_in sets the cookie for domain "testserver", which httpx stores as
-# "testserver.local" and never sends back; sign in again with the domain that works.
-COOKIE_DOMAIN = "testserver.local"
-
 
 async def signed_in_client(
     app: Starlette, database: Database, clock: FrozenClock, organiser: Organiser
 ) -> httpx.AsyncClient:
+    """A client signed in as ``organiser`` (the caller closes it)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-    token = await sign_in(client, database, clock, organiser)
-    client.cookies.clear()
-    client.cookies.set(
-        COOKIE_NAME, cookie_value(TEST_SECRET, token), domain=COOKIE_DOMAIN, path=COOKIE_PATH
-    )
+    await sign_in(client, database, clock, organiser)
     return client
-
-
-@pytest.fixture
-async def console(
-    app: Starlette, database: Database, clock: FrozenClock, organiser: Organiser
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with await signed_in_client(app, database, clock, organiser) as client:
-        yield client
 
 
 async def _event(make: Factory, database: Database, owner: Organiser, **fields: Any) -> Event:

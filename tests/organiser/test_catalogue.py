@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from events.catalog.models import Campaign, Series, Topic
-from events.clock import FrozenClock
 from events.db import Database
 from events.organiser.models import AuditEntry, Organiser
 from tests.factories import Factory
-from tests.organiser.test_events import _sign_in
 from tests.registration.helpers import csrf_token
-
-
-@pytest.fixture
-async def console(
-    app: Any, database: Database, clock: FrozenClock, organiser: Organiser
-) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await _sign_in(client, database, clock, organiser)
-        yield client
-
-
-@pytest.fixture
-async def admin_console(
-    app: Any, database: Database, clock: FrozenClock, admin: Organiser
-) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await _sign_in(client, database, clock, admin)
-        yield client
 
 
 async def test_an_organiser_creates_a_series_with_partners(

