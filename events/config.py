@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     rate_limit_per_address: Annotated[int, Field(ge=1)] = 20  # registrations per window
     rate_limit_per_email: Annotated[int, Field(ge=1)] = 5
     rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 600
-    # Write-API requests per organiser in each rate-limit window.
+    # Write-API requests per organiser, and public API answers built (not from the cache)
+    # per client address, in each rate-limit window.
     api_rate_limit: Annotated[int, Field(ge=1)] = 1200
+    api_read_rate_limit: Annotated[int, Field(ge=1)] = 3000
     # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is
     # believed. Empty: the peer address is the client, whatever headers say.
     trusted_proxies: str = ""

@@ -2,6 +2,7 @@
 
     DomainError                    status  code
     ├── NotFound                   404     not_found
+    ├── TooManyRequests            429     rate_limited, with Retry-After
     ├── Forbidden                  403     forbidden
     ├── Conflict                   409     conflict  (rooms subclass with their own codes)
     └── InvalidInput               422     invalid_input, with per-field messages
@@ -12,6 +13,7 @@ machine-readable ``code`` for API clients.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 
@@ -32,6 +34,18 @@ class NotFound(DomainError):
     status = 404
     code = "not_found"
     message = "We could not find that page."
+
+
+class TooManyRequests(DomainError):
+    """A rate limit: ``Retry-After`` says when to try again."""
+
+    status = 429
+    code = "rate_limited"
+    message = "Too many requests in a short time. Wait a little and try again."
+
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 class Forbidden(DomainError):

@@ -9,6 +9,8 @@ a hit costs no parsing, no query and no serialization. Errors are raised, never 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,11 +18,28 @@ from starlette.responses import Response
 from events.api import openapi, schemas
 from events.catalog import queries
 from events.catalog.schemas import Cursor, ListingFilters, parse_listing
+from events.errors import TooManyRequests
+from events.web.cache import cache_key
 from events.web.context import app_context
 from events.web.pages import cached_json
+from events.web.ratelimit import client_address, limiter_of
 from events.web.uow import unit_of_work
 
 CAMPAIGN_PARAMETERS = ("region", "place")
+
+
+async def _api_json(request: Request, build: Callable[[], Awaitable[bytes]]) -> Response:
+    """``cached_json``, after the per-address read limit. Only answers that must be built
+    count (a cached one costs nothing, and most hits never reach a view): the limit is on
+    the work a client causes, shared by every process through the database."""
+    context = app_context(request)
+    if context.cache.peek(cache_key(request.scope)) is None:
+        address = client_address(request, context.settings.trusted_networks)
+        limit = context.settings.api_read_rate_limit
+        retry = await limiter_of(request).hit(f"api-read:{address}", limit)
+        if retry is not None:
+            raise TooManyRequests(retry)
+    return await cached_json(request, build)
 
 
 def _page_link(
@@ -57,7 +76,7 @@ async def list_events(request: Request) -> Response:
             )
         )
 
-    return await cached_json(request, build)
+    return await _api_json(request, build)
 
 
 async def get_event(request: Request) -> Response:
@@ -72,7 +91,7 @@ async def get_event(request: Request) -> Response:
             schemas.event_detail(event, now=now, base_url=context.settings.base_url)
         )
 
-    return await cached_json(request, build)
+    return await _api_json(request, build)
 
 
 async def list_topics(request: Request) -> Response:
@@ -86,7 +105,7 @@ async def list_topics(request: Request) -> Response:
         items = schemas.topic_items(topics, counts, base_url=context.settings.base_url)
         return schemas.TopicList.dump_json(items)
 
-    return await cached_json(request, build)
+    return await _api_json(request, build)
 
 
 async def get_series(request: Request) -> Response:
@@ -102,7 +121,7 @@ async def get_series(request: Request) -> Response:
             schemas.series_detail(series, sessions, now=now, base_url=context.settings.base_url)
         )
 
-    return await cached_json(request, build)
+    return await _api_json(request, build)
 
 
 async def get_campaign(request: Request) -> Response:
@@ -133,7 +152,7 @@ async def get_campaign(request: Request) -> Response:
             )
         )
 
-    return await cached_json(request, build)
+    return await _api_json(request, build)
 
 
 async def openapi_document(request: Request) -> Response:
@@ -144,4 +163,4 @@ async def openapi_document(request: Request) -> Response:
             request.app.routes, base_url=settings.base_url, page_size=settings.page_size
         )
 
-    return await cached_json(request, build)
+    return await _api_json(request, build)

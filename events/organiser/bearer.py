@@ -8,12 +8,10 @@ is deactivated, is ``ApiLoginRequired`` (401, a JSON problem under /api/).
 
 from __future__ import annotations
 
-import math
-
 from starlette.requests import Request
 
 from events import db
-from events.errors import DomainError
+from events.errors import TooManyRequests
 from events.organiser import accounts
 from events.organiser.errors import LoginRequired
 from events.organiser.models import Organiser
@@ -29,14 +27,8 @@ class ApiLoginRequired(LoginRequired):
     )
 
 
-class ApiRateLimited(DomainError):
-    status = 429
-    code = "rate_limited"
+class ApiRateLimited(TooManyRequests):
     message = "Too many API requests with this organiser's tokens. Slow down and try again."
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__()
-        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 def bearer_token(request: Request) -> str | None:
