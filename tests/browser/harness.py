@@ -622,10 +622,18 @@ def visit_every_page(page: Page, server: Server, demo: Demo) -> Iterator[str]:
     with signed_out(page):
         sign_in_in_browser(page, server, password="not the password", expect_ok=False)
         yield "console-login-refused"
-    for label, path in [("console-password-errors", "/organiser/account/password")]:
+    for label, path in [
+        ("console-password-errors", "/organiser/account/password"),
+        ("console-event-new-errors", "/organiser/events/new"),
+        ("console-catalogue-series-errors", "/organiser/catalogue/series/new"),
+        ("console-registration-new-errors", f"/organiser/events/{demo.event}/registrations/new"),
+        ("console-message-errors", f"/organiser/events/{demo.event}/message"),
+        ("console-sharing-errors", f"/organiser/events/{demo.event}/sharing"),
+    ]:
         page.goto(server.url(path))
         with page.expect_navigation():
             page.click("form.console-form button[type=submit]")
+        assert page.locator(".error-summary").count() == 1, f"{label}: no error state"
         yield label
     for label, path in [
         ("register-form-errors", f"/events/{demo.event}/register"),
