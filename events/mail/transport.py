@@ -86,7 +86,7 @@ class FolderTransport:
             await asyncio.to_thread(self._write, path, bytes(message))
         except OSError as exc:
             raise TemporaryFailure(f"cannot write {path}: {exc}", connection=True) from exc
-        log.info("mail: wrote %s (to %s: %s)", path, recipient, message.get("Subject", ""))
+        log.info("mail: wrote %s (%s)", path, message.get("Subject", ""))
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

@@ -473,7 +473,9 @@ class Worker:
         )
 
     async def _failed(self, row: OutboxMessage, answer: str) -> None:
-        log.warning("mail: message %s to %s failed for good: %s", row.id, row.recipient, answer)
+        # No address, and only the reply's code: a server's answer often echoes the address,
+        # and logs must not carry personal data (the full answer is on the row for organisers).
+        log.warning("mail: message %s failed for good (reply %s)", row.id, answer[:3] or "none")
         await self._record(
             row.id,
             {

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from events.clock import FrozenClock
@@ -112,3 +115,19 @@ async def test_a_stop_finishes_the_batch_in_hand_and_claims_no_other(
     assert len(waiting) == 25 and all(r.claimed_by == "" for r in waiting), (
         "none held by a worker that is gone"
     )
+
+
+async def test_the_worker_logs_no_addresses(
+    database: Database,
+    clock: FrozenClock,
+    settings: Settings,
+    make: Factory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = await make.event()
+    await register(make, event, "private.person@example.org")
+    with caplog.at_level(logging.DEBUG, logger="events"):
+        result = await worker(database, clock, settings, (tmp_path / "out").as_uri()).drain()
+    assert result.sent == 1 and caplog.records, "the sending was logged"
+    assert "private.person" not in caplog.text
