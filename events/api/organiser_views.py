@@ -146,7 +146,8 @@ async def update_event(request: Request, organiser: Organiser) -> Response:
     context = app_context(request)
     async with unit_of_work(request, write=True) as session:
         event = await catalog.managed_event_details(session, organiser, request.path_params["slug"])
-        values = schemas.event_input_values(event)
+        # Slug only when the caller changes it (None keeps the current one).
+        values = {**catalog.event_values(event), "slug": None}
         values.update(changes.model_dump(exclude_unset=True))
         groupings = await catalog.resolve_groupings(
             session, topics=values["topics"], series=values["series"], campaign=values["campaign"]

@@ -685,39 +685,3 @@ def read_input(model: type[InputModel], payload: object) -> InputModel:
     if nulls:
         raise InvalidInput(nulls)
     return parsed
-
-
-def event_input_values(event: Event) -> dict[str, Any]:
-    """An existing event's values, named as ``EventChanges`` names them, for a change to
-    start from (groupings as slugs; the caller resolves them)."""
-    return {
-        "title": event.title,
-        "slug": None,
-        "summary": event.summary,
-        "description": event.description,
-        "kind": event.kind,
-        "format": event.format,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "timezone": event.timezone,
-        "all_day": event.all_day,
-        "venue_name": event.venue_name,
-        "venue_address": event.venue_address,
-        "town": event.town,
-        "postcode": event.postcode,
-        "region": event.region.slug if event.region else None,
-        "joining_url": event.joining_url,
-        "capacity": event.capacity,
-        "waiting_list_enabled": event.waiting_list_enabled,
-        "registration_opens_at": event.registration_opens_at,
-        "registration_closes_at": event.registration_closes_at,
-        "members_only": event.members_only,
-        "access": [p.code for p in event.access_provisions],
-        "access_notes": event.access_notes,
-        "organiser_name": event.organiser_name,
-        "organiser_email": event.organiser_email,
-        "topics": [t.slug for t in event.topics],
-        "series": event.series.slug if event.series else None,
-        "campaign": event.campaign.slug if event.campaign else None,
-        "reminder_offsets": list(event.reminder_offsets),
-    }

@@ -578,9 +578,9 @@ class EventChange:
     promoted: list[Registration] = field(default_factory=list)
 
 
-def _snapshot(event: Event) -> dict[str, Any]:
+def event_values(event: Event) -> dict[str, Any]:
     """The editable fields of a loaded event (see ``event_with_details``), comparable with
-    ``_wanted``."""
+    ``_wanted``; groupings as slugs. The write API starts a partial update from these."""
     return {
         "title": event.title,
         "slug": event.slug,
@@ -698,7 +698,7 @@ async def update_event(
     region_id = await _region_id(session, data.region)
     provisions = await _provisions(session, data.access)
 
-    before = _snapshot(event)
+    before = event_values(event)
     after = _wanted(data, event, provisions)
     old, new = audit.changes(before, after)
     changed = list(new)
