@@ -390,6 +390,38 @@ async def _answer_again(
     )
 
 
+async def _give_claimed_place(
+    session: AsyncSession,
+    clock: Clock,
+    event: Event,
+    registration: Registration,
+    secret: str,
+    *,
+    actor: Actor,
+    action: str,
+) -> None:
+    """Confirm someone waiting whose place was just claimed (``capacity.claim_place``):
+    the "a place has come up" email with fresh links, and the audit entry."""
+    before = _state(registration)
+    registration.status = RegistrationStatus.confirmed
+    registration.confirmed_at = registration.updated_at = clock.now()
+    minted = await mint_links(session, clock, registration, secret)
+    await enqueue(
+        session,
+        clock,
+        kind="promoted",
+        recipient=registration.email,
+        payload=_payload(registration, event, minted, None),
+        # The number names this stay on the waiting list: someone moved back to it and
+        # promoted again gets a second email.
+        dedupe_key=_promoted_key(registration),
+        event_id=event.id,
+    )
+    await _audit(
+        session, clock, actor, action, registration, before=before, after=_state(registration)
+    )
+
+
 async def promote_waiting_list(
     session: AsyncSession, clock: Clock, *, event_id: int, secret: str
 ) -> list[Registration]:
@@ -398,7 +430,6 @@ async def promote_waiting_list(
     await capacity.lock_event(session, event_id)
     event = await _event(session, event_id)
     promoted: list[Registration] = []
-    now = clock.now()
     while True:
         first = (
             await session.execute(
@@ -416,29 +447,8 @@ async def promote_waiting_list(
             break
         if await capacity.claim_place(session, event_id) == capacity.Claim.FULL:
             break
-        before = _state(first)
-        first.status = RegistrationStatus.confirmed
-        first.confirmed_at = first.updated_at = now
-        minted = await mint_links(session, clock, first, secret)
-        await enqueue(
-            session,
-            clock,
-            kind="promoted",
-            recipient=first.email,
-            payload=_payload(first, event, minted, None),
-            # The number names this stay on the waiting list: someone moved back to it and
-            # promoted again gets a second email.
-            dedupe_key=_promoted_key(first),
-            event_id=event.id,
-        )
-        await _audit(
-            session,
-            clock,
-            SYSTEM,
-            "registration.promoted",
-            first,
-            before=before,
-            after=_state(first),
+        await _give_claimed_place(
+            session, clock, event, first, secret, actor=SYSTEM, action="registration.promoted"
         )
         promoted.append(first)
     return promoted
@@ -704,28 +714,8 @@ async def confirm_from_waiting_list(
         raise NotOnWaitingList()
     if await capacity.claim_place(session, event.id) == capacity.Claim.FULL:
         raise NoPlaceLeft()
-    before = _state(registration)
-    now = clock.now()
-    registration.status = RegistrationStatus.confirmed
-    registration.confirmed_at = registration.updated_at = now
-    minted = await mint_links(session, clock, registration, secret)
-    await enqueue(
-        session,
-        clock,
-        kind="promoted",
-        recipient=registration.email,
-        payload=_payload(registration, event, minted, None),
-        dedupe_key=_promoted_key(registration),
-        event_id=event.id,
-    )
-    await _audit(
-        session,
-        clock,
-        actor,
-        "registration.confirmed",
-        registration,
-        before=before,
-        after=_state(registration),
+    await _give_claimed_place(
+        session, clock, event, registration, secret, actor=actor, action="registration.confirmed"
     )
     return registration
 
