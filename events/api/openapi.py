@@ -163,8 +163,9 @@ RESPONSES: dict[str, Any] = {
         "A field could not be used; `fields` names each one (code `invalid_input`)."
     ),
     "RateLimited": _error(
-        "Too many registrations from this connection or for this email address in a short "
-        "time (code `rate_limited`).",
+        "Too many requests in a short time (code `rate_limited`): registrations from this "
+        "connection or for this email address, answers built for this connection, or write "
+        "calls for this organiser.",
         headers={
             "Retry-After": {
                 "description": "Seconds to wait before trying again.",
@@ -241,6 +242,9 @@ class Operation:
         for status, description in self.also.items():
             responses[str(status)] = {"description": description, "content": _json(self.response)}
         errors = ("Unauthorized", *self.errors) if self.secured else self.errors
+        # Every operation is rate limited (writes per organiser, registrations per address
+        # and email, reads per address on answers that must be built).
+        errors = (*errors, "RateLimited") if "RateLimited" not in errors else errors
         for name in errors:
             responses[str(RESPONSE_STATUS[name])] = {"$ref": f"#/components/responses/{name}"}
         operation: dict[str, Any] = {
