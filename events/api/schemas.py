@@ -376,6 +376,8 @@ class ManagedEvent(EventDetail):
     """An event as its organisers see it: the public fields and the private ones."""
 
     id: int
+    all_day: bool
+    """Shown as a whole day (or days) rather than between two times."""
     joining_url: str
     """The online room: private to the event's organisers and confirmed attendees."""
     ical_sequence: int
@@ -610,6 +612,7 @@ def managed_event(event: Event, *, now: dt.datetime, base_url: str) -> ManagedEv
         **_event_fields(event, now, base_url),
         description=event.description,
         id=event.id,
+        all_day=event.all_day,
         joining_url=event.joining_url,
         ical_sequence=event.ical_sequence,
         registration_opens_at=_maybe_local(event.registration_opens_at, zone),

@@ -152,9 +152,7 @@ async def test_publish_unpublish_and_cancel_record_the_status_transition(
     assert await _side_effects(database) == before
 
 
-async def test_duplicate_records_the_copy_and_its_source(
-    make: Factory, database: Database
-) -> None:
+async def test_duplicate_records_the_copy_and_its_source(make: Factory, database: Database) -> None:
     topic = await make.topic("Copied")
     created = await _create(make, topics=(topic.slug,), access=("bsl",))
     async with unit_of_work(database.writer) as session:
