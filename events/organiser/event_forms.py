@@ -225,7 +225,7 @@ def parse_event_form(form: FormData, *, owner_id: int | None = None) -> EventFor
     moments = {"start": starts_at, "end": ends_at, "opens": opens_at, "closes": closes_at}
     fields: dict[str, Any] = {}
     for name, spec in EDITABLE.items():
-        raw = values.get(spec.form)
+        raw: Any = values.get(spec.form)
         if spec.kind == FieldKind.moment:
             fields[name] = moments[spec.form]
         elif spec.kind == FieldKind.choice:
