@@ -225,7 +225,7 @@ def parse_event_form(form: FormData, *, owner_id: int | None = None) -> EventFor
     moments = {"start": starts_at, "end": ends_at, "opens": opens_at, "closes": closes_at}
     fields: dict[str, Any] = {}
     for name, spec in EDITABLE.items():
-        raw: Any = values.get(spec.form)
+        control: Any = values.get(spec.form)
         if spec.kind == FieldKind.moment:
             fields[name] = moments[spec.form]
         elif spec.kind == FieldKind.choice:
@@ -235,11 +235,13 @@ def parse_event_form(form: FormData, *, owner_id: int | None = None) -> EventFor
         elif spec.kind == FieldKind.minutes:
             fields[name] = tuple(sorted(reminders, reverse=True))
         elif spec.kind in (FieldKind.refs, FieldKind.codes):
-            fields[name] = tuple(dict.fromkeys(raw))
-        elif spec.kind in (FieldKind.ref, FieldKind.slug):
-            fields[name] = raw.lower() or None if spec.kind == FieldKind.slug else raw or None
+            fields[name] = tuple(dict.fromkeys(control))
+        elif spec.kind == FieldKind.slug:
+            fields[name] = control.lower() or None
+        elif spec.kind == FieldKind.ref:
+            fields[name] = control or None
         else:
-            fields[name] = raw
+            fields[name] = control
     fields["timezone"] = zone_name
     data = EventInput(**fields, owner_id=owner_id)
     for name, message in form_errors(validate_event_input(data)).items():
