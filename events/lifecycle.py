@@ -19,7 +19,6 @@ functions, so an event changes the same way through every door.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,7 +283,3 @@ async def duplicate_event(
     )
     await apply(session, clock, change, actor=actor, secret="")
     return change.event
-
-
-def changed_fields(applied: Applied) -> Sequence[str]:
-    return applied.change.changed

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -429,7 +429,7 @@ def changed_values(change: EventChange) -> tuple[dict[str, Any], dict[str, Any]]
     )
 
 
-__all__: Sequence[str] = (
+__all__ = [
     "EventChange",
     "FieldChange",
     "Operation",
@@ -442,4 +442,4 @@ __all__: Sequence[str] = (
     "publish_event",
     "unpublish_event",
     "update_event",
-)
+]

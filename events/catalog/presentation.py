@@ -10,7 +10,7 @@ from events.catalog.models import Event, EventStatus
 
 
 class RegistrationState(enum.StrEnum):
-    """What a member can do about an event right now."""
+    """What a member can do about an event right now; one rule for pages and API alike."""
 
     open = "open"  # places available (or unlimited)
     waiting_list = "waiting_list"  # full, but the waiting list takes names
