@@ -19,8 +19,8 @@ from events.api.routes import routes as api_routes
 from events.calendar import cache as calendar_cache
 from events.calendar.cache import KeptFeeds
 from events.calendar.routes import routes as calendar_routes
+from events.catalog.presentation import availability_text, registration_state
 from events.catalog.routes import routes as catalog_routes
-from events.catalog.service import availability_text, registration_state
 from events.clock import Clock, SystemClock
 from events.config import Settings
 from events.db import Database

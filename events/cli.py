@@ -95,7 +95,7 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
 
 async def _seed_if_empty(settings: Settings) -> bool:
     from events import demo
-    from events.catalog.service import count_events
+    from events.catalog.queries import count_events
     from events.clock import SystemClock
     from events.db import Database, unit_of_work
 
@@ -214,7 +214,7 @@ def seed_demo(force: bool) -> None:
 
 async def _seed(settings: Settings, force: bool) -> str:
     from events import demo
-    from events.catalog.service import count_events
+    from events.catalog.queries import count_events
     from events.clock import SystemClock
     from events.db import Database, unit_of_work
 

@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from events.catalog import service
+from events import lifecycle
+from events.catalog.fields import EventInput
 from events.catalog.models import Event, EventFormat, EventKind, Partner, Topic
-from events.catalog.service import EventInput
+from events.catalog.slugs import slugify
 from events.clock import Clock
+from events.organiser import groupings
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
@@ -494,7 +496,7 @@ async def seed(session: AsyncSession, clock: Clock, *, zone: str = "Europe/Londo
 
     topics: dict[str, Topic] = {}
     for order, (name, summary, description, featured) in enumerate(_TOPICS, start=1):
-        topics[name] = await service.create_topic(
+        topics[name] = await groupings.create_topic(
             session,
             clock,
             name=name,
@@ -506,7 +508,7 @@ async def seed(session: AsyncSession, clock: Clock, *, zone: str = "Europe/Londo
         )
 
     partners = [
-        await service.create_partner(
+        await groupings.create_partner(
             session,
             clock,
             name="Association of Special Needs Practitioners",
@@ -514,7 +516,7 @@ async def seed(session: AsyncSession, clock: Clock, *, zone: str = "Europe/Londo
             description="A membership association for SENCOs, specialist teachers and "
             "practitioners who work with children and young people with SEND.",
         ),
-        await service.create_partner(
+        await groupings.create_partner(
             session,
             clock,
             name="Inclusive Classrooms Trust",
@@ -545,7 +547,7 @@ async def _series(
 ) -> list[Event]:
     """Five fortnightly Tuesday webinars after school (paused over holidays): two already held,
     three to come."""
-    series = await service.create_series(
+    series = await groupings.create_series(
         session,
         clock,
         title="Small group interventions",
@@ -567,7 +569,7 @@ async def _series(
     ):
         starts_at, ends_at = cal.span(day, "16:00", "17:15")
         sessions.append(
-            await service.create_event(
+            await lifecycle.create_event(
                 session,
                 clock,
                 EventInput(
@@ -584,8 +586,8 @@ async def _series(
                     access=("bsl", "live_captions") if number == 3 else ("live_captions",),
                     organiser_name="SEND team, with the Association of Special Needs Practitioners",
                     organiser_email="send.webinars@example.org",
-                    topics=(topics["SEND"], topics["Inclusion"]),
-                    series=series,
+                    topics=(topics["SEND"].slug, topics["Inclusion"].slug),
+                    series=series.slug,
                 ),
                 publish=True,
             )
@@ -602,7 +604,7 @@ async def _campaign(
     day: dt.date,
     topics: dict[str, Topic],
 ) -> list[Event]:
-    campaign = await service.create_campaign(
+    campaign = await groupings.create_campaign(
         session,
         clock,
         title="SEND National Crisis",
@@ -611,7 +613,7 @@ async def _campaign(
         "funded support for every child and young person with SEND.",
         description=CAMPAIGN_DESCRIPTION,
     )
-    send, funding = topics["SEND"], topics["Funding"]
+    send, funding = topics["SEND"].slug, topics["Funding"].slug
     events: list[Event] = []
     for local in _LOCAL_EVENTS:
         style = _STYLES[local.style]
@@ -620,7 +622,7 @@ async def _campaign(
         # MPs' offices want names in advance, so lobbies close registration two days before.
         closes = starts_at - dt.timedelta(days=2) if local.style == "lobby" else None
         events.append(
-            await service.create_event(
+            await lifecycle.create_event(
                 session,
                 clock,
                 EventInput(
@@ -641,9 +643,9 @@ async def _campaign(
                     registration_closes_at=closes,
                     access=local.access,
                     organiser_name=f"{local.organiser}, {local.town} district",
-                    organiser_email=f"{first_name}.{service.slugify(local.town)}@example.org",
+                    organiser_email=f"{first_name}.{slugify(local.town)}@example.org",
                     topics=(send, funding) if local.style in ("lobby", "rally") else (send,),
-                    campaign=campaign,
+                    campaign=campaign.slug,
                 ),
                 publish=True,
             )
@@ -682,13 +684,14 @@ async def _single_events(
     campaign_day: dt.date,
 ) -> list[Event]:
     """Webinars, meetings, training and a conference, past and future, for every audience."""
-    send, funding, workload = topics["SEND"], topics["Funding"], topics["Workload"]
-    inclusion, pay, safety = topics["Inclusion"], topics["Pay"], topics["Health and safety"]
-    early_years = topics["Early years"]
+    slugs = {name: topic.slug for name, topic in topics.items()}
+    send, funding, workload = slugs["SEND"], slugs["Funding"], slugs["Workload"]
+    inclusion, pay, safety = slugs["Inclusion"], slugs["Pay"], slugs["Health and safety"]
+    early_years = slugs["Early years"]
     events: list[Event] = []
 
     async def add(data: EventInput, *, publish: bool = True) -> Event:
-        event = await service.create_event(session, clock, data, publish=publish)
+        event = await lifecycle.create_event(session, clock, data, publish=publish)
         events.append(event)
         return event
 
@@ -773,7 +776,7 @@ async def _single_events(
             topics=(send,),
         )
     )
-    await service.cancel_event(session, clock, events[-1])
+    await lifecycle.cancel_event(session, clock, events[-1])
 
     senco = await add(
         replace(

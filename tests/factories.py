@@ -6,10 +6,12 @@ import datetime as dt
 import itertools
 from typing import Any
 
-from events.catalog import service
+from events import lifecycle
+from events.catalog.fields import EventInput
 from events.catalog.models import Campaign, Event, EventFormat, EventKind, Partner, Series, Topic
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
+from events.organiser import groupings
 
 _counter = itertools.count(1)
 
@@ -21,13 +23,13 @@ class Factory:
 
     async def topic(self, name: str | None = None, **overrides: Any) -> Topic:
         async with unit_of_work(self.database.writer) as session:
-            return await service.create_topic(
+            return await groupings.create_topic(
                 session, self.clock, name=name or f"Topic {next(_counter)}", **overrides
             )
 
     async def partner(self, name: str | None = None, **overrides: Any) -> Partner:
         async with unit_of_work(self.database.writer) as session:
-            return await service.create_partner(
+            return await groupings.create_partner(
                 session, self.clock, name=name or f"Partner {next(_counter)}", **overrides
             )
 
@@ -35,7 +37,7 @@ class Factory:
         partners = overrides.pop("partners", ())
         async with unit_of_work(self.database.writer) as session:
             merged = [await session.merge(p, load=False) for p in partners]
-            return await service.create_series(
+            return await groupings.create_series(
                 session,
                 self.clock,
                 title=title or f"Series {next(_counter)}",
@@ -46,7 +48,7 @@ class Factory:
     async def campaign(self, title: str | None = None, **overrides: Any) -> Campaign:
         overrides.setdefault("starts_on", (self.clock.now() + dt.timedelta(days=14)).date())
         async with unit_of_work(self.database.writer) as session:
-            return await service.create_campaign(
+            return await groupings.create_campaign(
                 session, self.clock, title=title or f"Campaign {next(_counter)}", **overrides
             )
 
@@ -68,15 +70,14 @@ class Factory:
         }
         fields.update(overrides)
         async with unit_of_work(self.database.writer) as session:
+            # Groupings may be given as rows: the service takes their slugs.
             for key in ("series", "campaign"):
-                if fields.get(key) is not None:
-                    fields[key] = await session.merge(fields[key], load=False)
+                if fields.get(key) is not None and not isinstance(fields[key], str):
+                    fields[key] = fields[key].slug
             if fields.get("topics"):
-                fields["topics"] = tuple(
-                    [await session.merge(t, load=False) for t in fields["topics"]]
-                )
-            return await service.create_event(
-                session, self.clock, service.EventInput(**fields), publish=publish
+                fields["topics"] = tuple(getattr(t, "slug", t) for t in fields["topics"])
+            return await lifecycle.create_event(
+                session, self.clock, EventInput(**fields), publish=publish
             )
 
 

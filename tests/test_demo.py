@@ -27,7 +27,7 @@ from events.catalog.models import (
     Series,
     Topic,
 )
-from events.catalog.service import RegistrationState, registration_state
+from events.catalog.presentation import RegistrationState, registration_state
 from events.cli import main
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work

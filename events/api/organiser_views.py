@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from events import lifecycle
 from events.api import schemas
 from events.api.errors import BodyTooLarge, InvalidJson, UnsupportedMediaType
-from events.catalog import service as catalog
+from events.catalog.fields import event_values, input_values
+from events.catalog.lifecycle import event_with_details
 from events.errors import InvalidInput
 from events.organiser import attendance
 from events.organiser.audit import Actor
 from events.organiser.bearer import ApiLoginRequired, api_organiser
+from events.organiser.console import managed_event_details
 from events.organiser.models import Organiser
 from events.organiser.permissions import managed_event
 from events.registration import service as registrations
@@ -81,22 +83,6 @@ async def _payload(request: Request) -> object:
         raise InvalidJson() from None
 
 
-def _event_input(
-    values: dict[str, Any],
-    groupings: tuple[Any, Any, Any],
-    *,
-    owner_id: int | None,
-) -> catalog.EventInput:
-    topics, series, campaign = groupings
-    fields = {k: v for k, v in values.items() if k not in {"topics", "series", "campaign"}}
-    for name in ("access", "reminder_offsets"):
-        if name in fields:
-            fields[name] = tuple(fields[name])
-    return catalog.EventInput(
-        **fields, topics=topics, series=series, campaign=campaign, owner_id=owner_id
-    )
-
-
 def _base_url(request: Request) -> str:
     return app_context(request).settings.base_url
 
@@ -108,25 +94,20 @@ def _secret(request: Request) -> str:
 @api_call
 async def create_event(request: Request, organiser: Organiser) -> Response:
     data = schemas.read_input(schemas.EventCreate, await _payload(request))
-    values = data.model_dump(exclude_unset=True, exclude={"publish"})
+    values = data.model_dump(exclude_unset=True)
+    publish = bool(values.pop("publish", False))
     values.setdefault("organiser_name", organiser.name)
     values.setdefault("organiser_email", organiser.email)
     context = app_context(request)
     async with unit_of_work(request, write=True) as session:
-        groupings = await catalog.resolve_groupings(
-            session,
-            topics=values.get("topics") or (),
-            series=values.get("series"),
-            campaign=values.get("campaign"),
-        )
-        created = await catalog.create_event(
+        created = await lifecycle.create_event(
             session,
             context.clock,
-            _event_input(values, groupings, owner_id=organiser.id),
-            publish=data.publish,
+            input_values(values, owner_id=organiser.id),
+            publish=publish,
             actor=Actor.of(organiser, via_api=True),
         )
-        event = await catalog.event_with_details(session, created.id)
+        event = await event_with_details(session, created.id)
         answer = schemas.managed_event(event, now=context.clock.now(), base_url=_base_url(request))
     return _json(schemas.to_json(answer), 201)
 
@@ -135,7 +116,7 @@ async def create_event(request: Request, organiser: Organiser) -> Response:
 async def get_event(request: Request, organiser: Organiser) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:
-        event = await catalog.managed_event_details(session, organiser, request.path_params["slug"])
+        event = await managed_event_details(session, organiser, request.path_params["slug"])
         answer = schemas.managed_event(event, now=context.clock.now(), base_url=_base_url(request))
     return _json(schemas.to_json(answer))
 
@@ -145,22 +126,19 @@ async def update_event(request: Request, organiser: Organiser) -> Response:
     changes = schemas.read_input(schemas.EventChanges, await _payload(request))
     context = app_context(request)
     async with unit_of_work(request, write=True) as session:
-        event = await catalog.managed_event_details(session, organiser, request.path_params["slug"])
+        event = await managed_event_details(session, organiser, request.path_params["slug"])
         # Slug only when the caller changes it (None keeps the current one).
-        values = {**catalog.event_values(event), "slug": None}
+        values = {**event_values(event), "slug": None}
         values.update(changes.model_dump(exclude_unset=True))
-        groupings = await catalog.resolve_groupings(
-            session, topics=values["topics"], series=values["series"], campaign=values["campaign"]
-        )
-        change = await catalog.update_event(
+        change = await lifecycle.update_event(
             session,
             context.clock,
             event=event,
-            data=_event_input(values, groupings, owner_id=event.owner_id),
+            data=input_values(values, owner_id=event.owner_id),
             actor=Actor.of(organiser, via_api=True),
             secret=_secret(request),
         )
-        event = await catalog.event_with_details(session, change.event.id)
+        event = await event_with_details(session, change.event.id)
         answer = schemas.managed_event(event, now=context.clock.now(), base_url=_base_url(request))
     return _json(schemas.to_json(answer))
 

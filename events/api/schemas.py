@@ -22,8 +22,10 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
+    create_model,
 )
 
+from events.catalog.fields import EDITABLE, NEVER_EMPTY, REQUIRED_ON_CREATE, FieldKind, FieldSpec
 from events.catalog.models import (
     AccessProvision,
     Campaign,
@@ -36,7 +38,7 @@ from events.catalog.models import (
     Series,
     Topic,
 )
-from events.catalog.service import RegistrationState, registration_state
+from events.catalog.presentation import RegistrationState, registration_state
 from events.errors import InvalidInput
 from events.registration import schemas as registration_schemas
 from events.registration.models import Registration, RegistrationStatus
@@ -290,66 +292,64 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
-class EventChanges(Input):
-    """The fields of an event to change (`PATCH`): only the keys sent change; `null`
+def _body_type(spec: FieldSpec) -> Any:
+    """The JSON type of one editable field (see ``catalog.fields``)."""
+    limits: dict[str, int] = {}
+    if spec.max_length:
+        limits["max_length"] = spec.max_length
+    if spec.min_length:
+        limits["min_length"] = spec.min_length
+    kind = spec.kind
+    if kind == FieldKind.text:
+        return Annotated[str, Field(**limits)]  # type: ignore[call-overload]
+    if kind == FieldKind.choice:
+        return spec.choices
+    if kind == FieldKind.moment:
+        return AwareDatetime
+    if kind == FieldKind.flag:
+        return bool
+    if kind == FieldKind.number:
+        return Annotated[int, Field(ge=0)]
+    if kind in (FieldKind.slug, FieldKind.ref):
+        return Slug
+    if kind == FieldKind.refs:
+        return list[Slug]
+    if kind == FieldKind.codes:
+        return list[Annotated[str, Field(**limits)]]
+    return list[ReminderOffset]
+
+
+def _body_field(spec: FieldSpec, *, required: bool = False) -> Any:
+    annotation = _body_type(spec)
+    info = Field(description=spec.doc) if spec.doc else Field()
+    if required:
+        return (annotation, info)
+    return (annotation | None, Field(default=None, description=spec.doc or None))
+
+
+# The write API's bodies, from the one list of editable fields.
+EventChanges: type[Input] = create_model(
+    "EventChanges",
+    __base__=Input,
+    __doc__="""The fields of an event to change (`PATCH`): only the keys sent change; `null`
     clears a field that may be empty (capacity, region, series, campaign, registration
-    times). Names as in `EventCreate`."""
-
-    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    slug: Slug | None = None
-    """The event's web address; changing it breaks links already shared."""
-    summary: Annotated[str, Field(max_length=1000)] | None = None
-    description: Annotated[str, Field(max_length=50_000)] | None = None
-    """Markdown."""
-    kind: EventKind | None = None
-    format: EventFormat | None = None
-    starts_at: AwareDatetime | None = None
-    """With its UTC offset, e.g. 2026-03-30T16:00:00+01:00."""
-    ends_at: AwareDatetime | None = None
-    """After `starts_at`."""
-    timezone: Annotated[str, Field(max_length=64)] | None = None
-    """The IANA zone the event is shown in, e.g. Europe/London."""
-    all_day: bool | None = None
-    venue_name: Annotated[str, Field(max_length=200)] | None = None
-    venue_address: Annotated[str, Field(max_length=1000)] | None = None
-    town: Annotated[str, Field(max_length=120)] | None = None
-    postcode: Annotated[str, Field(max_length=10)] | None = None
-    region: Slug | None = None
-    """A region's slug, e.g. `north-west`."""
-    joining_url: Annotated[str, Field(max_length=1000)] | None = None
-    """The online room (https). Private: only confirmed attendees get it, through their
-    personal link."""
-    capacity: Annotated[int, Field(ge=0)] | None = None
-    """Confirmed places in all; null for unlimited. Raising it promotes people waiting."""
-    waiting_list_enabled: bool | None = None
-    registration_opens_at: AwareDatetime | None = None
-    registration_closes_at: AwareDatetime | None = None
-    members_only: bool | None = None
-    access: list[Annotated[str, Field(max_length=40)]] | None = None
-    """Access provision codes, e.g. `step_free`, `bsl`."""
-    access_notes: Annotated[str, Field(max_length=5000)] | None = None
-    organiser_name: Annotated[str, Field(max_length=200)] | None = None
-    organiser_email: Annotated[str, Field(max_length=320)] | None = None
-    topics: list[Slug] | None = None
-    """Topic slugs."""
-    series: Slug | None = None
-    campaign: Slug | None = None
-    reminder_offsets: list[ReminderOffset] | None = None
-    """Minutes before the start at which registrants are reminded."""
-
-
-class EventCreate(EventChanges):
-    """A new event, a draft unless `publish` is true. Owned by the token's organiser."""
-
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: EventKind
-    format: EventFormat
-    starts_at: AwareDatetime
-    """With its UTC offset, e.g. 2026-03-30T16:00:00+01:00."""
-    ends_at: AwareDatetime
-    """After `starts_at`."""
-    publish: bool = False
-    """Publish at once (otherwise a draft, seen only in the console and this API)."""
+    times). Names as in `EventCreate`.""",
+    **{name: _body_field(spec) for name, spec in EDITABLE.items()},
+)
+EventCreate: type[Input] = create_model(
+    "EventCreate",
+    __base__=EventChanges,
+    __doc__="A new event, a draft unless `publish` is true. Owned by the token's organiser.",
+    **{name: _body_field(EDITABLE[name], required=True) for name in REQUIRED_ON_CREATE},
+    publish=(
+        bool,
+        Field(
+            default=False,
+            description="Publish at once (otherwise a draft, seen only in the console and "
+            "this API).",
+        ),
+    ),
+)
 
 
 class AttendanceChange(Input):
@@ -376,6 +376,8 @@ class ManagedEvent(EventDetail):
     """An event as its organisers see it: the public fields and the private ones."""
 
     id: int
+    all_day: bool
+    """Shown as a whole day (or days) rather than between two times."""
     joining_url: str
     """The online room: private to the event's organisers and confirmed attendees."""
     ical_sequence: int
@@ -604,12 +606,13 @@ def campaign_detail(
 
 
 def managed_event(event: Event, *, now: dt.datetime, base_url: str) -> ManagedEvent:
-    """An event with its relationships loaded (``catalog.service.event_with_details``)."""
+    """An event with its relationships loaded (``catalog.lifecycle.event_with_details``)."""
     zone = event.timezone
     return ManagedEvent(
         **_event_fields(event, now, base_url),
         description=event.description,
         id=event.id,
+        all_day=event.all_day,
         joining_url=event.joining_url,
         ical_sequence=event.ical_sequence,
         registration_opens_at=_maybe_local(event.registration_opens_at, zone),
@@ -656,12 +659,7 @@ _MESSAGES = {
     "string_pattern_mismatch": "Use lower-case letters, numbers and hyphens only.",
 }
 # Fields that always have a value: null cannot clear them.
-_REQUIRED = frozenset(
-    {"title", "kind", "format", "starts_at", "ends_at", "timezone", "all_day"}
-    | {"waiting_list_enabled", "members_only", "summary", "description", "venue_name"}
-    | {"venue_address", "town", "postcode", "joining_url", "access", "access_notes"}
-    | {"organiser_name", "organiser_email", "topics", "reminder_offsets"}
-)
+_REQUIRED = NEVER_EMPTY
 InputModel = TypeVar("InputModel", bound=BaseModel)
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, text
@@ -415,3 +416,35 @@ async def schema_revision(session: AsyncSession) -> str | None:
     """The Alembic revision the database is at (None before the first migration)."""
     rows = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalars()
     return next(iter(rows), None)
+
+
+# What the console's event form offers ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    """What the event form offers: reference data and the catalogue's groupings."""
+
+    regions: Sequence[Region]
+    provisions: Sequence[AccessProvision]
+    topics: Sequence[Topic]
+    series: Sequence[Series]
+    campaigns: Sequence[Campaign]
+
+
+async def form_choices(session: AsyncSession) -> FormChoices:
+    async def rows(query: Select[Any]) -> Sequence[Any]:
+        found: Sequence[Any] = (await session.execute(query)).scalars().all()
+        return found
+
+    return FormChoices(
+        regions=await rows(select(Region).order_by(Region.sort_order, Region.name)),
+        provisions=await rows(select(AccessProvision).order_by(AccessProvision.sort_order)),
+        topics=await rows(select(Topic).order_by(Topic.sort_order, Topic.name)),
+        series=await rows(select(Series).order_by(Series.title)),
+        campaigns=await rows(select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.id)),
+    )
+
+
+async def count_events(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count(Event.id)))).scalar_one()

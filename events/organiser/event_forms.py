@@ -1,31 +1,24 @@
 """Parsing the console's forms: the event form, the duplicate form and the catalogue forms.
 
-Parsing only: strings in, typed values (``catalog.service.EventInput``) or messages keyed by
+Parsing only: strings in, typed values (``catalog.fields.EventInput``) or messages keyed by
 the form's field names out, with what was typed kept for the page to show again. Local
-dates and times are read in the event's own zone and become aware UTC datetimes. The rules
-themselves live in ``catalog.service`` (``validate_event_input``), applied here too so the
-form shows every problem at once.
+dates and times are read in the event's own zone and become aware UTC datetimes. The event
+form's controls come from the one list of editable fields (``catalog.fields.EDITABLE``).
+The rules themselves live in ``catalog.fields`` (``validate_event_input``), applied here
+too so the form shows every problem at once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from events.catalog.models import (
-    DEFAULT_REMINDER_OFFSETS,
-    Campaign,
-    Event,
-    EventFormat,
-    EventKind,
-    Series,
-    Topic,
-)
-from events.catalog.service import EventInput, validate_event_input
+from events.catalog.fields import EDITABLE, EventInput, FieldKind, validate_event_input
+from events.catalog.fields import event_values as catalog_values
+from events.catalog.models import DEFAULT_REMINDER_OFFSETS, Event, EventFormat, EventKind
 
 TIMEZONES = ("Europe/London", "Europe/Dublin", "Europe/Brussels", "UTC")
 # Minutes before the start, with the words the form shows.
@@ -39,54 +32,41 @@ REMINDER_CHOICES: tuple[tuple[int, str], ...] = (
 )
 MAX_REMINDER = 60 * 24 * 60  # 60 days
 
-TEXT_FIELDS = (
-    "title",
-    "slug",
-    "summary",
-    "description",
-    "kind",
-    "format",
-    "timezone",
-    "start_date",
-    "start_time",
-    "end_date",
-    "end_time",
-    "venue_name",
-    "venue_address",
-    "town",
-    "postcode",
-    "region",
-    "joining_url",
-    "capacity",
-    "opens_date",
-    "opens_time",
-    "closes_date",
-    "closes_time",
-    "access_notes",
-    "organiser_name",
-    "organiser_email",
-    "series",
-    "campaign",
-)
-FLAG_FIELDS = ("all_day", "waiting_list_enabled", "members_only")
-LIST_FIELDS = ("access", "topics", "reminders")
+
+def _controls() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The form's controls, from the one list of editable fields: a moment is a date and
+    a time; flags are checkboxes; lists are multiple choices; the rest are text."""
+    text: list[str] = []
+    flags: list[str] = []
+    lists: list[str] = []
+    for spec in EDITABLE.values():
+        if spec.kind == FieldKind.moment:
+            text += [f"{spec.form}_date", f"{spec.form}_time"]
+        elif spec.kind == FieldKind.flag:
+            flags.append(spec.form)
+        elif spec.kind in (FieldKind.refs, FieldKind.codes, FieldKind.minutes):
+            lists.append(spec.form)
+        else:
+            text.append(spec.form)
+    return tuple(text), tuple(flags), tuple(lists)
+
+
+TEXT_FIELDS, FLAG_FIELDS, LIST_FIELDS = _controls()
 LIMITS = {
-    "title": 200,
-    "slug": 100,
-    "venue_name": 200,
-    "town": 120,
-    "postcode": 10,
-    "joining_url": 1000,
-    "organiser_name": 200,
-    "organiser_email": 320,
+    spec.form: spec.max_length
+    for spec in EDITABLE.values()
+    if spec.max_length and spec.kind in (FieldKind.text, FieldKind.slug)
 }
 
 # Where a rule's message is shown: the service names values, the form names controls.
 FORM_FIELD = {
-    "starts_at": "start_date",
-    "ends_at": "end_date",
-    "registration_opens_at": "opens_date",
-    "registration_closes_at": "closes_date",
+    name: f"{spec.form}_date" if spec.kind == FieldKind.moment else spec.form
+    for name, spec in EDITABLE.items()
+    if spec.form != name or spec.kind == FieldKind.moment
+}
+CHOICE_MESSAGES = {
+    "kind": "Choose what kind of event it is.",
+    "format": "Choose whether it is online, in person or both.",
 }
 
 
@@ -111,22 +91,11 @@ def _text(form: FormData, name: str) -> str:
 @dataclass
 class EventForm:
     """What the organiser typed (``values``), what is wrong with it (``errors``), and, when
-    nothing is, the event it describes (``data``, groupings still to be resolved by slug)."""
+    nothing is, the event it describes (``data``: plain values, groupings by slug)."""
 
     values: dict[str, Any]
     errors: dict[str, str] = field(default_factory=dict)
     data: EventInput | None = None
-    topics: tuple[str, ...] = ()
-    series: str | None = None
-    campaign: str | None = None
-
-    def with_groupings(
-        self, topics: Sequence[Topic], series: Series | None, campaign: Campaign | None
-    ) -> EventInput:
-        assert self.data is not None
-        return dataclasses.replace(
-            self.data, topics=tuple(topics), series=series, campaign=campaign
-        )
 
 
 def _date(raw: str, name: str, errors: dict[str, str], label: str) -> dt.date | None:
@@ -178,16 +147,15 @@ def parse_event_form(form: FormData, *, owner_id: int | None = None) -> EventFor
         if len(values[name]) > limit:
             errors[name] = f"Use {limit} characters or fewer."
 
-    try:
-        kind = EventKind(values["kind"])
-    except ValueError:
-        errors["kind"] = "Choose what kind of event it is."
-        kind = EventKind.webinar
-    try:
-        event_format = EventFormat(values["format"])
-    except ValueError:
-        errors["format"] = "Choose whether it is online, in person or both."
-        event_format = EventFormat.online
+    choices: dict[str, Any] = {}
+    for name, spec in EDITABLE.items():
+        if spec.kind == FieldKind.choice and spec.choices is not None:
+            options = list(spec.choices)
+            try:
+                choices[name] = spec.choices(values[spec.form])
+            except ValueError:
+                errors[spec.form] = CHOICE_MESSAGES.get(name, "Choose from the list.")
+                choices[name] = options[0]
 
     zone_name = values["timezone"] or "Europe/London"
     try:
@@ -250,46 +218,32 @@ def parse_event_form(form: FormData, *, owner_id: int | None = None) -> EventFor
         if minutes not in reminders:
             reminders.append(minutes)
 
-    slug = values["slug"].lower() or None
-    result = EventForm(
-        values=values,
-        errors=errors,
-        topics=tuple(dict.fromkeys(values["topics"])),
-        series=values["series"] or None,
-        campaign=values["campaign"] or None,
-    )
+    result = EventForm(values=values, errors=errors)
     if starts_at is None or ends_at is None:
         errors.setdefault("start_date", "Enter when the event starts.")
         return result
-    data = EventInput(
-        title=values["title"],
-        kind=kind,
-        format=event_format,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        timezone=zone_name,
-        summary=values["summary"],
-        description=values["description"],
-        all_day=all_day,
-        venue_name=values["venue_name"],
-        venue_address=values["venue_address"],
-        town=values["town"],
-        postcode=values["postcode"],
-        region=values["region"] or None,
-        joining_url=values["joining_url"],
-        capacity=capacity,
-        waiting_list_enabled=values["waiting_list_enabled"],
-        registration_opens_at=opens_at,
-        registration_closes_at=closes_at,
-        members_only=values["members_only"],
-        access=tuple(dict.fromkeys(values["access"])),
-        access_notes=values["access_notes"],
-        organiser_name=values["organiser_name"],
-        organiser_email=values["organiser_email"],
-        slug=slug,
-        owner_id=owner_id,
-        reminder_offsets=tuple(sorted(reminders, reverse=True)),
-    )
+    moments = {"start": starts_at, "end": ends_at, "opens": opens_at, "closes": closes_at}
+    fields: dict[str, Any] = {}
+    for name, spec in EDITABLE.items():
+        control: Any = values.get(spec.form)
+        if spec.kind == FieldKind.moment:
+            fields[name] = moments[spec.form]
+        elif spec.kind == FieldKind.choice:
+            fields[name] = choices[name]
+        elif spec.kind == FieldKind.number:
+            fields[name] = capacity
+        elif spec.kind == FieldKind.minutes:
+            fields[name] = tuple(sorted(reminders, reverse=True))
+        elif spec.kind in (FieldKind.refs, FieldKind.codes):
+            fields[name] = tuple(dict.fromkeys(control))
+        elif spec.kind == FieldKind.slug:
+            fields[name] = control.lower() or None
+        elif spec.kind == FieldKind.ref:
+            fields[name] = control or None
+        else:
+            fields[name] = control
+    fields["timezone"] = zone_name
+    data = EventInput(**fields, owner_id=owner_id)
     for name, message in form_errors(validate_event_input(data)).items():
         errors.setdefault(name, message)
     if not errors:
@@ -306,48 +260,30 @@ def _local(value: dt.datetime | None, zone: str) -> tuple[str, str]:
 
 def event_values(event: Event) -> dict[str, Any]:
     """The form's values for an existing event (its relationships loaded)."""
-    start_date, start_time = _local(event.starts_at, event.timezone)
-    end_date, end_time = _local(event.ends_at, event.timezone)
+    values: dict[str, Any] = {}
+    for name, value in catalog_values(event).items():
+        spec = EDITABLE[name]
+        if spec.kind == FieldKind.moment:
+            day, at = _local(value, event.timezone)
+            values[f"{spec.form}_date"], values[f"{spec.form}_time"] = day, at
+        elif spec.kind == FieldKind.choice:
+            values[spec.form] = value.value
+        elif spec.kind in (FieldKind.ref, FieldKind.number):
+            values[spec.form] = "" if value is None else str(value)
+        elif spec.kind == FieldKind.minutes:
+            values[spec.form] = [str(m) for m in event.reminder_offsets]
+        elif spec.kind == FieldKind.refs:
+            values[spec.form] = [row.slug for row in getattr(event, spec.attribute or name)]
+        else:
+            values[spec.form] = value
     if event.all_day:
         last = (event.ends_at - dt.timedelta(seconds=1)).astimezone(ZoneInfo(event.timezone))
-        end_date, start_time, end_time = last.date().isoformat(), "", ""
-    opens_date, opens_time = _local(event.registration_opens_at, event.timezone)
-    closes_date, closes_time = _local(event.registration_closes_at, event.timezone)
-    return {
-        "title": event.title,
-        "slug": event.slug,
-        "summary": event.summary,
-        "description": event.description,
-        "kind": event.kind.value,
-        "format": event.format.value,
-        "timezone": event.timezone,
-        "start_date": start_date,
-        "start_time": start_time,
-        "end_date": end_date,
-        "end_time": end_time,
-        "all_day": event.all_day,
-        "venue_name": event.venue_name,
-        "venue_address": event.venue_address,
-        "town": event.town,
-        "postcode": event.postcode,
-        "region": event.region.slug if event.region else "",
-        "joining_url": event.joining_url,
-        "capacity": "" if event.capacity is None else str(event.capacity),
-        "waiting_list_enabled": event.waiting_list_enabled,
-        "opens_date": opens_date,
-        "opens_time": opens_time,
-        "closes_date": closes_date,
-        "closes_time": closes_time,
-        "members_only": event.members_only,
-        "access": [p.code for p in event.access_provisions],
-        "access_notes": event.access_notes,
-        "organiser_name": event.organiser_name,
-        "organiser_email": event.organiser_email,
-        "topics": [t.slug for t in event.topics],
-        "series": event.series.slug if event.series else "",
-        "campaign": event.campaign.slug if event.campaign else "",
-        "reminders": [str(m) for m in event.reminder_offsets],
-    }
+        values["end_date"], values["start_time"], values["end_time"] = (
+            last.date().isoformat(),
+            "",
+            "",
+        )
+    return values
 
 
 def new_event_values(*, organiser_name: str = "", organiser_email: str = "") -> dict[str, Any]:

@@ -2,7 +2,7 @@
 unpublish, cancel, duplicate, sharing, the audit log, and topics, series, campaigns and
 partner organisations.
 
-Every event is fetched through ``catalog.service.managed_event_details``: another
+Every event is fetched through ``organiser.console.managed_event_details``: another
 organiser's event answers 404 on every page and action, whatever slug is tried. Every POST
 verifies CSRF before anything else.
 """
@@ -17,16 +17,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from events import lifecycle
 from events.catalog import queries
-from events.catalog import service as catalog
 from events.catalog.models import EventFormat, EventKind, EventStatus
 from events.errors import Conflict, Forbidden, InvalidInput, NotFound
+from events.organiser import console, groupings
+from events.organiser import sharing as shares
 from events.organiser.audit import Actor
 from events.organiser.event_forms import (
     CATALOGUE_FIELDS,
     CATALOGUE_NOUNS,
     TIMEZONES,
-    EventForm,
     catalogue_values,
     event_values,
     form_errors,
@@ -79,7 +80,7 @@ async def events_list(request: Request, organiser: Organiser) -> Response:
         when = "upcoming"
     q = " ".join("".join(ch for ch in params.get("q", "") if ch.isprintable()).split())[:200]
     async with unit_of_work(request) as session:
-        listing = await catalog.console_events(
+        listing = await console.console_events(
             session,
             organiser,
             now=_now(request),
@@ -115,7 +116,7 @@ async def _form_page(
     status_code: int = 200,
 ) -> Response:
     async with unit_of_work(request) as session:
-        choices = await catalog.form_choices(session)
+        choices = await queries.form_choices(session)
     return render(
         request,
         "organiser/events/form.html",
@@ -134,13 +135,6 @@ async def _form_page(
     )
 
 
-async def _parsed_input(session: AsyncSession, parsed: EventForm) -> catalog.EventInput:
-    topics, series, campaign = await catalog.resolve_groupings(
-        session, topics=parsed.topics, series=parsed.series, campaign=parsed.campaign
-    )
-    return parsed.with_groupings(topics, series, campaign)
-
-
 @console_page
 async def new_event(request: Request, organiser: Organiser) -> Response:
     if request.method == "GET":
@@ -156,9 +150,8 @@ async def new_event(request: Request, organiser: Organiser) -> Response:
     context = app_context(request)
     try:
         async with unit_of_work(request, write=True) as session:
-            data = await _parsed_input(session, parsed)
-            event = await catalog.create_event(
-                session, context.clock, data, actor=Actor.of(organiser)
+            event = await lifecycle.create_event(
+                session, context.clock, parsed.data, actor=Actor.of(organiser)
             )
             slug = event.slug
     except InvalidInput as invalid:
@@ -173,8 +166,8 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
     slug = request.path_params["slug"]
     if request.method == "GET":
         async with unit_of_work(request) as session:
-            event = await catalog.managed_event_details(session, organiser, slug)
-            counts = await catalog.registration_counts(session, event.id)
+            event = await console.managed_event_details(session, organiser, slug)
+            counts = await console.registration_counts(session, event.id)
         return await _form_page(
             request,
             values=event_values(event),
@@ -189,13 +182,13 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
     problem = ""
     try:
         async with unit_of_work(request, write=True) as session:
-            event = await catalog.managed_event_details(session, organiser, slug)
+            event = await console.managed_event_details(session, organiser, slug)
             if parsed.data is not None:
-                change = await catalog.update_event(
+                change = await lifecycle.update_event(
                     session,
                     context.clock,
                     event=event,
-                    data=await _parsed_input(session, parsed),
+                    data=parsed.data,
                     actor=Actor.of(organiser),
                     secret=_secret(request),
                 )
@@ -206,8 +199,8 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
         problem = refused.message
     if parsed.errors or problem:
         async with unit_of_work(request) as session:
-            event = await catalog.managed_event_details(session, organiser, slug)
-            counts = await catalog.registration_counts(session, event.id)
+            event = await console.managed_event_details(session, organiser, slug)
+            counts = await console.registration_counts(session, event.id)
         return await _form_page(
             request,
             values=parsed.values,
@@ -229,8 +222,8 @@ async def _overview(
     request: Request, organiser: Organiser, slug: str, *, problem: str = "", status_code: int = 200
 ) -> Response:
     async with unit_of_work(request) as session:
-        event = await catalog.managed_event_details(session, organiser, slug)
-        counts = await catalog.registration_counts(session, event.id)
+        event = await console.managed_event_details(session, organiser, slug)
+        counts = await console.registration_counts(session, event.id)
     done = request.query_params.get("done", "")
     emailed = request.query_params.get("emailed", "")
     return render(
@@ -256,15 +249,15 @@ async def overview(request: Request, organiser: Organiser) -> Response:
 @console_page
 async def preview(request: Request, organiser: Organiser) -> Response:
     async with unit_of_work(request) as session:
-        event = await catalog.managed_event_details(session, organiser, request.path_params["slug"])
+        event = await console.managed_event_details(session, organiser, request.path_params["slug"])
     return render(request, "organiser/events/preview.html", event=event, now=_now(request))
 
 
 @console_page
 async def audit_log(request: Request, organiser: Organiser) -> Response:
     async with unit_of_work(request) as session:
-        event = await catalog.managed_event_details(session, organiser, request.path_params["slug"])
-        log = await catalog.event_audit(session, event.id, page=_page_number(request))
+        event = await console.managed_event_details(session, organiser, request.path_params["slug"])
+        log = await console.event_audit(session, event.id, page=_page_number(request))
     return render(
         request, "organiser/events/audit.html", console_nav="events", event=event, log=log
     )
@@ -290,11 +283,11 @@ async def _status_change(request: Request, organiser: Organiser, action: str) ->
     clock = app_context(request).clock
     try:
         async with unit_of_work(request, write=True) as session:
-            event = await catalog.managed_event_details(session, organiser, slug)
+            event = await console.managed_event_details(session, organiser, slug)
             if action == "publish":
-                await catalog.publish_event(session, clock, event, actor=Actor.of(organiser))
+                await lifecycle.publish_event(session, clock, event, actor=Actor.of(organiser))
             else:
-                await catalog.unpublish_event(session, clock, event, actor=Actor.of(organiser))
+                await lifecycle.unpublish_event(session, clock, event, actor=Actor.of(organiser))
     except Conflict as refused:
         return await _overview(request, organiser, slug, problem=refused.message, status_code=409)
     done = "published" if action == "publish" else "unpublished"
@@ -306,8 +299,8 @@ async def cancel(request: Request, organiser: Organiser) -> Response:
     slug = request.path_params["slug"]
     if request.method == "GET":
         async with unit_of_work(request) as session:
-            event = await catalog.managed_event_details(session, organiser, slug)
-            counts = await catalog.registration_counts(session, event.id)
+            event = await console.managed_event_details(session, organiser, slug)
+            counts = await console.registration_counts(session, event.id)
         return render(
             request,
             "organiser/events/cancel.html",
@@ -318,8 +311,8 @@ async def cancel(request: Request, organiser: Organiser) -> Response:
     form = await request.form()
     csrf_of(request).verify(request, form)
     async with unit_of_work(request, write=True) as session:
-        event = await catalog.managed_event_details(session, organiser, slug)
-        await catalog.cancel_event(
+        event = await console.managed_event_details(session, organiser, slug)
+        await lifecycle.cancel_event(
             session,
             app_context(request).clock,
             event,
@@ -342,8 +335,8 @@ async def duplicate(request: Request, organiser: Organiser) -> Response:
         if not errors:
             try:
                 async with unit_of_work(request, write=True) as session:
-                    event = await catalog.managed_event_details(session, organiser, slug)
-                    copy = await catalog.duplicate_event(
+                    event = await console.managed_event_details(session, organiser, slug)
+                    copy = await lifecycle.duplicate_event(
                         session,
                         app_context(request).clock,
                         event=event,
@@ -357,7 +350,7 @@ async def duplicate(request: Request, organiser: Organiser) -> Response:
             else:
                 return RedirectResponse(_event_url(copy_slug) + "?done=duplicated", 303)
     async with unit_of_work(request) as session:
-        event = await catalog.managed_event_details(session, organiser, slug)
+        event = await console.managed_event_details(session, organiser, slug)
     return render(
         request,
         "organiser/events/duplicate.html",
@@ -387,14 +380,14 @@ async def sharing(request: Request, organiser: Organiser) -> Response:
         clock = app_context(request).clock
         try:
             async with unit_of_work(request, write=True) as session:
-                event = await catalog.managed_event_details(session, organiser, slug)
+                event = await console.managed_event_details(session, organiser, slug)
                 if isinstance(raw_id, str) and raw_id.isdigit() and len(raw_id) < 12:
-                    await catalog.unshare_event(
+                    await shares.unshare_event(
                         session, clock, event=event, organiser_id=int(raw_id), actor=organiser
                     )
                     done = "unshared"
                 else:
-                    await catalog.share_event(
+                    await shares.share_event(
                         session, clock, event=event, with_email=values["email"], actor=organiser
                     )
                     done = "shared"
@@ -405,9 +398,9 @@ async def sharing(request: Request, organiser: Organiser) -> Response:
         else:
             return RedirectResponse(_event_url(slug, "sharing") + f"?done={done}", 303)
     async with unit_of_work(request) as session:
-        event = await catalog.managed_event_details(session, organiser, slug)
-        shared = await catalog.shared_with(session, event)
-        owner = await catalog.event_owner(session, event)
+        event = await console.managed_event_details(session, organiser, slug)
+        shared = await shares.shared_with(session, event)
+        owner = await shares.event_owner(session, event)
     return render(
         request,
         "organiser/events/sharing.html",
@@ -433,7 +426,7 @@ async def catalogue(request: Request, organiser: Organiser) -> Response:
         topics = await queries.topics(session)
         series = await queries.all_series(session)
         campaigns = await queries.campaigns(session)
-        partners = await catalog.partners(session)
+        partners = await groupings.partners(session)
     return render(
         request,
         "organiser/catalogue/index.html",
@@ -453,7 +446,7 @@ async def _catalogue_row(session: AsyncSession, kind: str, slug: str) -> Any:
         return await queries.series_by_slug(session, slug)
     if kind == "campaigns":
         return await queries.campaign_by_slug(session, slug)
-    return await catalog.partner_by_slug(session, slug)
+    return await groupings.partner_by_slug(session, slug)
 
 
 async def _save_catalogue(
@@ -466,12 +459,12 @@ async def _save_catalogue(
 ) -> Any:
     clock = app_context(request).clock
     if kind == "series":
-        data = {**data, "partners": await catalog.partners_by_slug(session, data["partners"])}
+        data = {**data, "partners": await groupings.partners_by_slug(session, data["partners"])}
     services: dict[str, tuple[Any, Any, str]] = {
-        "topics": (catalog.create_topic, catalog.update_topic, "topic"),
-        "series": (catalog.create_series, catalog.update_series, "series"),
-        "campaigns": (catalog.create_campaign, catalog.update_campaign, "campaign"),
-        "partners": (catalog.create_partner, catalog.update_partner, "partner"),
+        "topics": (groupings.create_topic, groupings.update_topic, "topic"),
+        "series": (groupings.create_series, groupings.update_series, "series"),
+        "campaigns": (groupings.create_campaign, groupings.update_campaign, "campaign"),
+        "partners": (groupings.create_partner, groupings.update_partner, "partner"),
     }
     create, update, noun = services[kind]
     if row is None:
@@ -493,7 +486,7 @@ async def _catalogue_form(
     partner_choices: dict[str, str] = {}
     if kind == "series":
         async with unit_of_work(request) as session:
-            partner_choices = {p.slug: p.name for p in await catalog.partners(session)}
+            partner_choices = {p.slug: p.name for p in await groupings.partners(session)}
     return render(
         request,
         "organiser/catalogue/form.html",

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.errors import EventNotFound, SeriesNotFound
 from events.catalog.models import Event, EventStatus, Series
+from events.catalog.presentation import RegistrationState, registration_state
 from events.catalog.queries import bookable_series_sessions
-from events.catalog.service import RegistrationState, registration_state
 from events.clock import Clock
 from events.errors import Conflict
 from events.mail.outbox import enqueue

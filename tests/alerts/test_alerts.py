@@ -15,10 +15,10 @@ from starlette.applications import Starlette
 from events.alerts import service
 from events.alerts.models import AlertFrequency, SubscriptionStatus, TopicSubscription
 from events.catalog.models import Event, EventStatus, Topic
-from events.catalog.service import publish_event
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.lifecycle import publish_event
 from events.mail.compose import CONFIRM_PATH, UNSUBSCRIBE_PATH
 from events.mail.models import OutboxMessage, OutboxStatus
 from tests.factories import Factory

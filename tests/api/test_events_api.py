@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import update
 from starlette.applications import Starlette
 
+from events import lifecycle as service
 from events.app import create_app
-from events.catalog import queries, service
+from events.catalog import queries
 from events.catalog.models import Event, EventFormat, EventKind
 from events.clock import FrozenClock
 from events.config import Settings

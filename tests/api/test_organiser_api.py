@@ -316,7 +316,7 @@ async def test_patch_capacity_rise_promotes_the_waiting_list(
 async def test_patch_of_a_cancelled_event_is_a_conflict(
     client: httpx.AsyncClient, make: Factory, owner: Organiser, owner_token: str
 ) -> None:
-    from events.catalog.service import cancel_event
+    from events.lifecycle import cancel_event
 
     event = await make.event()
     async with unit_of_work(make.database.writer) as session:

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from events.catalog.models import Event
-from events.catalog.service import cancel_event
 from events.config import Settings
 from events.db import unit_of_work
+from events.lifecycle import cancel_event
 from events.registration.tokens import LinkSet
 from tests.calendar.helpers import both_parsers_agree, unfolded_lines
 from tests.factories import Factory, register

@@ -14,11 +14,13 @@ import pytest
 from starlette.applications import Starlette
 
 from events.app import create_app
+from events.catalog.fields import EventInput
+from events.catalog.lifecycle import event_with_details
 from events.catalog.models import Event
-from events.catalog.service import EventInput, event_with_details, update_event
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.lifecycle import update_event
 from events.organiser.audit import SYSTEM
 from events.registration.tokens import LinkSet
 from tests.calendar.helpers import both_parsers_agree, unfolded_lines
@@ -145,7 +147,7 @@ async def _reschedule(make: Factory, event: Event, by: dt.timedelta, **changes: 
             waiting_list_enabled=current.waiting_list_enabled,
             organiser_name=current.organiser_name,
             organiser_email=current.organiser_email,
-            topics=tuple(current.topics),
+            topics=tuple(t.slug for t in current.topics),
             reminder_offsets=tuple(current.reminder_offsets),
         )
         data = dataclasses.replace(data, **changes)  # type: ignore[arg-type]

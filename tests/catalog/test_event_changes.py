@@ -1,5 +1,6 @@
-"""Changing events through catalog.service: what moves calendars and emails people, what
-does not, and how changes serialise with each other and with registrations."""
+"""Changing events through the lifecycle (``events.lifecycle``: the catalogue's change and
+its effects): what moves calendars and emails people, what does not, and how changes
+serialise with each other and with registrations."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from events.catalog import service
+from events import lifecycle as service
+from events.catalog.fields import EventInput
+from events.catalog.lifecycle import event_with_details
 from events.catalog.models import Event, EventFormat, EventStatus
 from events.db import Database, unit_of_work
 from events.errors import Conflict, InvalidInput
@@ -26,11 +29,11 @@ from tests.registration.helpers import by_status, outbox, places_left
 ORGANISER = Actor(ActorKind.organiser, organiser_id=None, label="someone@union.example")
 
 
-async def _input_of(database: Database, event_id: int) -> service.EventInput:
+async def _input_of(database: Database, event_id: int) -> EventInput:
     """The EventInput that would save the event exactly as it is."""
     async with database.reader() as session:
-        event = await service.event_with_details(session, event_id)
-        return service.EventInput(
+        event = await event_with_details(session, event_id)
+        return EventInput(
             title=event.title,
             kind=event.kind,
             format=event.format,
@@ -55,19 +58,17 @@ async def _input_of(database: Database, event_id: int) -> service.EventInput:
             access_notes=event.access_notes,
             organiser_name=event.organiser_name,
             organiser_email=event.organiser_email,
-            topics=tuple(event.topics),
-            series=event.series,
-            campaign=event.campaign,
+            topics=tuple(t.slug for t in event.topics),
+            series=event.series.slug if event.series else None,
+            campaign=event.campaign.slug if event.campaign else None,
             reminder_offsets=tuple(event.reminder_offsets),
         )
 
 
-async def _update(make: Factory, event_id: int, data: service.EventInput) -> service.EventChange:
+async def _update(make: Factory, event_id: int, data: EventInput) -> service.Applied:
     async with unit_of_work(make.database.writer) as session:
         event = await session.get(Event, event_id)
         assert event is not None
-        topics = tuple([await session.merge(t, load=False) for t in data.topics])
-        data = dataclasses.replace(data, topics=topics)
         return await service.update_event(
             session, make.clock, event=event, data=data, actor=ORGANISER, secret=TEST_SECRET
         )
@@ -187,7 +188,7 @@ async def test_duplicate_keeps_times_and_groupings_without_a_new_date(
         copy = await service.duplicate_event(session, make.clock, event=source, actor=ORGANISER)
         copy_id = copy.id
     async with database.reader() as session:
-        copy = await service.event_with_details(session, copy_id)
+        copy = await event_with_details(session, copy_id)
     assert copy.status == EventStatus.draft and copy.uid != event.uid
     assert (copy.starts_at, copy.ends_at) == (event.starts_at, event.ends_at)
     assert [t.slug for t in copy.topics] == ["workload"]
@@ -254,7 +255,7 @@ async def test_raising_capacity_during_a_rush_never_overfills(
         *(one(n) for n in range(8)), _update(make, event.id, dataclasses.replace(data, capacity=5))
     )
     change = results[-1]
-    assert isinstance(change, service.EventChange) and change.changed == ["capacity"]
+    assert isinstance(change, service.Applied) and change.changed == ["capacity"]
     confirmed = await by_status(database, event.id, RegistrationStatus.confirmed)
     waiting = await by_status(database, event.id, RegistrationStatus.waitlisted)
     assert len(confirmed) == 5 and len(waiting) == 3

@@ -137,7 +137,7 @@ async def test_draft_and_missing_events_answer_the_same_friendly_404(
 
 
 async def test_cancelled_event_page_says_so(client: httpx.AsyncClient, make: Factory) -> None:
-    from events.catalog import service
+    from events import lifecycle as service
     from events.db import unit_of_work
 
     event = await make.event("Called off")

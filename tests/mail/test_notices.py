@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from events.catalog.models import Event
-from events.catalog.service import cancel_event
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.lifecycle import cancel_event
 from events.mail import notices
 from events.web.templating import when
 from tests.factories import Factory, register

@@ -7,10 +7,10 @@ import asyncio
 import datetime as dt
 
 from events.catalog.models import Event, EventFormat
-from events.catalog.service import cancel_event
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.lifecycle import cancel_event
 from events.mail.models import OutboxStatus
 from events.mail.reminders import due_offset
 from events.registration import service as registration_service

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from events.catalog.models import Event, EventStatus
 from events.clock import FrozenClock
 from events.db import Database
+from events.organiser import event_forms
 from events.organiser.models import AuditEntry, Organiser, event_shares
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event, sign_in
@@ -650,3 +651,18 @@ def test_the_form_refuses_unknown_choices_and_odd_characters() -> None:
     assert parsed.data is None
     assert {"kind", "timezone", "start_date", "start_time", "reminders"} <= set(parsed.errors)
     assert parsed.values["title"] == "Badtitle"
+
+
+async def test_the_event_form_template_shows_a_control_for_every_editable_field(
+    console: httpx.AsyncClient, database: Database, make: Factory, organiser: Organiser
+) -> None:
+    """The form's controls come from the one list of editable fields; the template must
+    show each of them, or a new field could be saved by the API but never by the console.
+    (The edit page: the web address is changed there, and topics show once one exists.)"""
+    await make.topic("Any topic")
+    event = await make.event("Every control")
+    await give_event(database, event, organiser)
+    page = (await console.get(f"/organiser/events/{event.slug}/edit")).text
+    controls = {*event_forms.TEXT_FIELDS, *event_forms.FLAG_FIELDS, *event_forms.LIST_FIELDS}
+    missing = {name for name in controls if f'name="{name}"' not in page}
+    assert missing == set()

@@ -78,7 +78,7 @@ async def test_api_register_refuses_with_409_and_code(
     if "full" in fields:
         await register(make, event)
     if "cancelled" in fields:
-        from events.catalog import service as catalog_service
+        from events import lifecycle as catalog_service
         from events.db import unit_of_work
 
         async with unit_of_work(make.database.writer) as session:

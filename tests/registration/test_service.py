@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from events.catalog import service as catalog_service
+from events import lifecycle as catalog_service
 from events.db import unit_of_work
 from events.errors import Conflict
 from events.mail.models import OutboxMessage

@@ -305,7 +305,7 @@ async def test_joining_link_redirects_only_while_confirmed_and_open(
     assert "waiting list" in (await client.get(f"/j/{waiting}")).text
     assert (await client.get("/j/" + "B" * 43)).status_code == 404
 
-    from events.catalog import service as catalog_service
+    from events import lifecycle as catalog_service
     from events.db import unit_of_work
 
     async with unit_of_work(make.database.writer) as session:
@@ -339,7 +339,7 @@ async def test_series_form_registers_for_every_future_session(
 async def test_series_form_lists_exactly_the_sessions_it_books(
     client: httpx.AsyncClient, make: Factory, database: Database
 ) -> None:
-    from events.catalog import service as catalog_service
+    from events import lifecycle as catalog_service
     from events.db import unit_of_work
 
     series = await make.series("Small group interventions")
