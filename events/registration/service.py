@@ -48,6 +48,12 @@ from events.registration.errors import (
     RegistrationNotOpen,
     RegistrationRefused,
 )
+from events.registration.messages import (
+    PLACE_MESSAGES,
+    Cancelled,
+    Promoted,
+    Waitlisted,
+)
 from events.registration.models import (
     Registration,
     RegistrationStatus,
@@ -183,24 +189,25 @@ async def _waiting_count(session: AsyncSession, event_id: int) -> int:
     )
 
 
-def _payload(
+def place_fields(
     registration: Registration, event: Event, minted: tokens.LinkSet | None, position: int | None
 ) -> dict[str, Any]:
-    payload: dict[str, Any] = {
+    """The fields every ``messages.PlaceMessage`` about ``registration`` carries."""
+    fields: dict[str, Any] = {
         "registration_id": registration.id,
         "event_id": event.id,
         "event_slug": event.slug,
         "event_title": event.title,
         "name": registration.name,
-        "status": registration.status.value,
+        "status": registration.status,
         "position": position,
     }
     if minted is not None:
         # Raw tokens live here only until the worker has sent the email (mail issue).
-        payload["manage_token"] = minted.manage
-        payload["join_token"] = minted.join
-        payload["calendar_token"] = minted.calendar
-    return payload
+        fields["manage_token"] = minted.manage
+        fields["join_token"] = minted.join
+        fields["calendar_token"] = minted.calendar
+    return fields
 
 
 async def mint_links(
@@ -341,9 +348,8 @@ async def _new_registration(
     await enqueue(
         session,
         clock,
-        kind=status.value,  # "confirmed" | "waitlisted"
+        message=PLACE_MESSAGES[status](**place_fields(registration, event, minted, position)),
         recipient=registration.email,
-        payload=_payload(registration, event, minted, position),
         dedupe_key=f"registration:{registration.id}:{status.value}",
         event_id=event.id,
     )
@@ -363,12 +369,11 @@ async def _answer_again(
     await enqueue(
         session,
         clock,
-        kind=existing.status.value,
+        message=PLACE_MESSAGES[existing.status](
+            **place_fields(existing, event, minted, await place_in_queue(session, existing)),
+            resent=True,
+        ),
         recipient=existing.email,
-        payload={
-            **_payload(existing, event, minted, await place_in_queue(session, existing)),
-            "resent": True,
-        },
         dedupe_key=f"registration:{existing.id}:resend:{existing.resend_count}",
         event_id=event.id,
     )
@@ -409,9 +414,8 @@ async def _give_claimed_place(
     await enqueue(
         session,
         clock,
-        kind="promoted",
+        message=Promoted(**place_fields(registration, event, minted, None)),
         recipient=registration.email,
-        payload=_payload(registration, event, minted, None),
         # The number names this stay on the waiting list: someone moved back to it and
         # promoted again gets a second email.
         dedupe_key=_promoted_key(registration),
@@ -505,9 +509,8 @@ async def _cancel_locked(
     await enqueue(
         session,
         clock,
-        kind="cancelled",
+        message=Cancelled(**place_fields(registration, event, None, None)),
         recipient=registration.email,
-        payload=_payload(registration, event, None, None),
         dedupe_key=f"registration:{registration.id}:cancelled",
         event_id=event.id,
     )
@@ -678,9 +681,8 @@ async def move_to_waiting_list(
     await enqueue(
         session,
         clock,
-        kind="waitlisted",
+        message=Waitlisted(**place_fields(registration, event, minted, int(waiting) + 1)),
         recipient=registration.email,
-        payload=_payload(registration, event, minted, int(waiting) + 1),
         dedupe_key=f"registration:{registration.id}:waitlisted:{registration.waiting_list_number}",
         event_id=event.id,
     )
