@@ -27,6 +27,7 @@ from events.clock import Clock
 from events.config import Settings
 from events.errors import NotFound
 from events.jobs import Job
+from events.mail.kinds import MessageKind
 from events.mail.messages import REMOVED
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
@@ -36,9 +37,8 @@ from events.privacy.messages import SubjectAccess
 from events.privacy.models import PrivacyRequest
 from events.privacy.queries import HeldRegistration, SubjectReport, subject_report
 from events.registration import capacity, tokens
-from events.registration.messages import Cancelled
-from events.registration.models import Registration, RegistrationStatus, RegistrationToken
-from events.registration.service import promote_waiting_list
+from events.registration import service as registration_service
+from events.registration.models import Registration, RegistrationToken
 
 log = logging.getLogger("events.privacy")
 
@@ -146,7 +146,7 @@ async def _scrub_records(
             .where(
                 OutboxMessage.recipient.in_(emails),
                 OutboxMessage.status == OutboxStatus.pending,
-                OutboxMessage.kind != "cancelled",
+                OutboxMessage.kind != MessageKind.cancelled,
             )
             .values(
                 status=OutboxStatus.skipped,
@@ -190,38 +190,25 @@ async def erase_email(
             )
         ).scalar_one()
         event = (await session.execute(select(Event).where(Event.id == event_id))).scalar_one()
-        was = registration.status
         upcoming = event.ends_at > now and event.status != EventStatus.cancelled
-        if was != RegistrationStatus.cancelled and upcoming:
-            registration.status = RegistrationStatus.cancelled
-            registration.cancelled_at = now
-            if was == RegistrationStatus.confirmed:
-                # The calendar entry goes too: METHOD:CANCEL to the address, sent before the
-                # mail records are scrubbed (this row is left to the worker).
-                await enqueue(
-                    session,
-                    clock,
-                    message=Cancelled(
-                        registration_id=registration.id,
-                        event_id=event.id,
-                        event_slug=event.slug,
-                        event_title=event.title,
-                        name=registration.name,
-                        status=RegistrationStatus.cancelled,
-                        erased=True,
-                    ),
-                    recipient=registration.email,
-                    dedupe_key=f"registration:{registration.id}:cancelled",
-                    event_id=event.id,
-                )
+        if upcoming:
+            # The same cancellation as a member's own (audit row, freed place, waiting list),
+            # but only a confirmed place is told: METHOD:CANCEL removes the calendar entry,
+            # and that row keeps nothing of the person once sent.
+            cancelled = await registration_service.cancel_locked(
+                session,
+                clock,
+                event=event,
+                registration=registration,
+                actor=actor,
+                secret=secret,
+                erasing=True,
+            )
+            result.places_freed += int(cancelled.place_freed)
+            result.promoted.extend(p.id for p in cancelled.promoted)
         for name, value in _anonymous(registration.id, now).items():
             setattr(registration, name, value)
         await session.flush()
-        freed = was == RegistrationStatus.confirmed and upcoming
-        if freed and await capacity.release_place(session, event.id):
-            result.places_freed += 1
-            promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
-            result.promoted.extend(p.id for p in promoted)
         result.registrations += 1
     registration_ids = [registration_id for registration_id, _ in rows]
     await _scrub_records(session, registration_ids, [email], now)

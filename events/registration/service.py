@@ -90,6 +90,8 @@ class CancelOutcome:
     event: Event
     already_cancelled: bool
     promoted: Sequence[Registration] = field(default_factory=tuple)
+    # A confirmed place went back to the event (and to the first person waiting, if any).
+    place_freed: bool = False
 
 
 def _local(moment: dt.datetime, zone: str) -> str:
@@ -484,19 +486,30 @@ async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str
     # Re-read under the lock: a simultaneous cancel of the same place may have won.
     registration = await _locked_registration(session, found.event_id, found.id)
     event = await _event(session, registration.event_id)
-    return await _cancel_locked(session, clock, event, registration, secret, MEMBER)
+    return await cancel_locked(
+        session, clock, event=event, registration=registration, actor=MEMBER, secret=secret
+    )
 
 
-async def _cancel_locked(
+async def cancel_locked(
     session: AsyncSession,
     clock: Clock,
+    *,
     event: Event,
     registration: Registration,
-    secret: str,
     actor: Actor,
+    secret: str,
+    erasing: bool = False,
 ) -> CancelOutcome:
-    """Cancel with the event's lock held: the cancellation email (METHOD:CANCEL for a
-    confirmed place), the audit row, and the freed place to the first person waiting."""
+    """The one cancellation rule (a member's cancel, an organiser's, an erasure), with the
+    event's lock held: the place is cancelled, the cancellation email queued (METHOD:CANCEL
+    for a confirmed place), the ``registration.cancelled`` audit row written, and a freed
+    confirmed place goes to the first person waiting.
+
+    ``erasing``: the person's data is being erased. Only a confirmed place is told (its
+    calendar entry must go); the email's row names no event, so it never shows on the
+    organiser's mail page, and keeps neither address nor contents once sent
+    (``messages.Cancelled.erased``)."""
     if registration.status == RegistrationStatus.cancelled:
         return CancelOutcome(registration, event, already_cancelled=True)
 
@@ -506,14 +519,15 @@ async def _cancel_locked(
     registration.status = RegistrationStatus.cancelled
     registration.cancelled_at = registration.updated_at = now
     await session.flush()
-    await enqueue(
-        session,
-        clock,
-        message=Cancelled(**place_fields(registration, event, None, None)),
-        recipient=registration.email,
-        dedupe_key=f"registration:{registration.id}:cancelled",
-        event_id=event.id,
-    )
+    if was_confirmed or not erasing:
+        await enqueue(
+            session,
+            clock,
+            message=Cancelled(**place_fields(registration, event, None, None), erased=erasing),
+            recipient=registration.email,
+            dedupe_key=f"registration:{registration.id}:cancelled",
+            event_id=None if erasing else event.id,
+        )
     await _audit(
         session,
         clock,
@@ -524,10 +538,13 @@ async def _cancel_locked(
         after=_state(registration),
     )
     promoted: list[Registration] = []
-    if was_confirmed and await capacity.release_place(session, event.id):
+    freed = was_confirmed and await capacity.release_place(session, event.id)
+    if freed:
         promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
     event = await _event(session, event.id)
-    return CancelOutcome(registration, event, already_cancelled=False, promoted=promoted)
+    return CancelOutcome(
+        registration, event, already_cancelled=False, promoted=promoted, place_freed=freed
+    )
 
 
 # Organiser-side operations ---------------------------------------------------------------
@@ -738,7 +755,9 @@ async def cancel_by_organiser(
     registration = await _locked_registration(session, event.id, registration_id)
     if registration.status == RegistrationStatus.cancelled:
         raise AlreadyCancelled()
-    outcome = await _cancel_locked(session, clock, event, registration, secret, actor)
+    outcome = await cancel_locked(
+        session, clock, event=event, registration=registration, actor=actor, secret=secret
+    )
     return outcome.registration
 
 

@@ -131,3 +131,35 @@ async def test_the_worker_logs_no_addresses(
         result = await worker(database, clock, settings, (tmp_path / "out").as_uri()).drain()
     assert result.sent == 1 and caplog.records, "the sending was logged"
     assert "private.person" not in caplog.text
+
+
+async def test_erasures_cancellation_notice_keeps_nothing_once_sent_and_is_never_listed(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    from events.organiser import attendance
+    from events.organiser.audit import MEMBER
+    from events.privacy.service import REMOVED
+
+    event = await make.event("SEND webinar", starts_at=clock.now() + dt.timedelta(days=3))
+    await register(make, event, "jo@example.org", name="Jo Teacher")
+    mail = worker(database, clock, settings, smtp.url)
+    await mail.drain()  # the confirmation
+    async with unit_of_work(database.writer) as session:
+        await privacy.erase_email(
+            session, clock, email="jo@example.org", secret=settings.secret(), actor=MEMBER
+        )
+    async with database.reader() as session:
+        listed = await attendance.event_mail(session, event)
+        assert "jo@example.org" not in [m.recipient for m in listed.items]
+
+    await mail.drain()
+
+    [cancel] = [m for m in smtp.recorder.messages() if "cancelled" in str(m["Subject"])]
+    assert cancel["To"].addresses[0].addr_spec == "jo@example.org", "the calendar entry goes"
+    async with database.reader() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    [notice] = [r for r in rows if r.kind == "cancelled"]
+    assert notice.status == OutboxStatus.sent
+    assert (notice.recipient, notice.payload) == (REMOVED, {}), "scrubbed as soon as sent"
+    everything = json.dumps([(r.recipient, r.payload, r.last_error) for r in rows])
+    assert "jo@example.org" not in everything and "Jo Teacher" not in everything
