@@ -302,7 +302,7 @@ async def _new_registration(
     actor: Actor = MEMBER,
     wanted: str = "auto",
 ) -> Outcome:
-    """Called with the event's lock held (``register``, ``add_by_organiser``). ``wanted``:
+    """Called with the event's lock held (``register``, ``add_by_hand``). ``wanted``:
     "auto" (a place if one is left, else the waiting list if the event has one, else
     ``EventFull``), "confirmed" (a place or ``NoPlaceLeft``), "waitlisted" (the waiting
     list, even when places are left or the event has no waiting list: an organiser's call)."""
@@ -619,28 +619,6 @@ async def _lock(session: AsyncSession, event: Event) -> Event:
     return locked
 
 
-async def add_by_organiser(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    event: Event,
-    data: RegistrationInput,
-    actor: Actor,
-    secret: str,
-    status: str = "auto",
-) -> Registration:
-    """Register someone by hand. The window and the members-only rule do not apply (an
-    organiser may add a walk-in or a guest), capacity does: "auto" is a place if one is
-    left, else the waiting list if the event has one, else ``EventFull``; "confirmed"
-    refuses with ``NoPlaceLeft`` when full; "waitlisted" joins the waiting list. An email
-    already registered gets its existing registration back, never a second place. The
-    person gets the usual confirmation (or waiting-list) email with their links."""
-    registration, _ = await add_by_hand(
-        session, clock, event=event, data=data, actor=actor, secret=secret, status=status
-    )
-    return registration
-
-
 async def add_by_hand(
     session: AsyncSession,
     clock: Clock,
@@ -651,8 +629,14 @@ async def add_by_hand(
     secret: str,
     status: str = "auto",
 ) -> tuple[Registration, bool]:
-    """``add_by_organiser``, also saying whether the registration is new (False: the email
-    was already registered and nothing changed)."""
+    """Register someone by hand. The window and the members-only rule do not apply (an
+    organiser may add a walk-in or a guest), capacity does: "auto" is a place if one is
+    left, else the waiting list if the event has one, else ``EventFull``; "confirmed"
+    refuses with ``NoPlaceLeft`` when full; "waitlisted" joins the waiting list. The person
+    gets the usual confirmation (or waiting-list) email with their links.
+
+    Returns the registration and whether it is new: an email already registered gets its
+    existing registration back (False), never a second place, and nothing changes."""
     if status not in {"auto", "confirmed", "waitlisted"}:
         raise ValueError(f"unknown status {status!r}")
     event = await _lock(session, event)
