@@ -168,10 +168,16 @@ class Registry:
 
     def parse(self, kind: str, payload: Mapping[str, Any]) -> Message:
         """The row's message, or ``InvalidMessage`` saying what does not fit."""
+        if not isinstance(payload, Mapping):
+            raise InvalidMessage(f"the {kind!r} message's payload is not an object")
         try:
             return self._adapter.validate_python({**payload, "kind": kind})
         except ValidationError as exc:
             raise InvalidMessage(f"the {kind!r} message does not fit: {describe(exc)}") from exc
 
-    def without_secrets(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def without_secrets(self, payload: object) -> dict[str, Any]:
+        """What a finished row keeps of its payload: everything but raw secrets (any
+        registered model's ``secret_fields``, as the row may not parse)."""
+        if not isinstance(payload, Mapping):
+            return {}
         return {key: value for key, value in payload.items() if key not in self.secret_fields}

@@ -134,11 +134,12 @@ async def test_a_queued_payload_that_no_longer_fits_fails_alone_and_for_good(
     event = await make.event()
     bad = await _raw_row(database, clock, "confirmed", {"event_id": "seven", "manage_token": "s"})
     unknown = await _raw_row(database, clock, "nonsense", {"event_id": event.id})
+    not_an_object = await _raw_row(database, clock, "alert", ["not", "an", "object"])
     good = await queue_raw(database, clock, event.id, "ok@example.org")
 
     result = await worker(database, clock, settings, smtp.url).drain()
 
-    assert (result.claimed, result.sent, result.failed, result.retried) == (3, 1, 2, 0)
+    assert (result.claimed, result.sent, result.failed, result.retried) == (4, 1, 3, 0)
     [received] = smtp.recorder.received
     assert received.recipients == ["ok@example.org"]
     failed = await row(database, bad)
@@ -148,3 +149,5 @@ async def test_a_queued_payload_that_no_longer_fits_fails_alone_and_for_good(
     assert (await row(database, unknown)).status == OutboxStatus.failed
     assert "'nonsense'" in (await row(database, unknown)).last_error
     assert (await row(database, good)).status == OutboxStatus.sent
+    odd = await row(database, not_an_object)
+    assert (odd.status, odd.payload) == (OutboxStatus.failed, {})
