@@ -119,10 +119,10 @@ async def _mail_worker(settings: Settings, database: Database, clock: Clock) -> 
     if not settings.runs_worker_in_process:
         yield
         return
-    from events.mail.worker import Worker
+    from events.wiring import worker as build_worker
 
     stop = asyncio.Event()
-    worker = Worker(database, clock, settings)
+    worker = build_worker(database, clock, settings)
     task = asyncio.create_task(worker.run(stop), name="events-mail-worker")
     log.info("mail worker %s running in this process", worker.worker_id)
     try:

@@ -132,14 +132,15 @@ async def _work(settings: Settings, once: bool) -> str:
 
     from events.clock import SystemClock
     from events.db import Database
-    from events.mail.worker import BatchResult, Worker
+    from events.mail.worker import BatchResult
+    from events.wiring import worker as build_worker
 
     def report(result: BatchResult) -> None:
         click.echo(f"events: batch: {result.line()}")
 
     database = Database.from_url(settings.database_url)
     try:
-        mailer = Worker(database, SystemClock(), settings)
+        mailer = build_worker(database, SystemClock(), settings)
         parts = urlsplit(settings.mail_url)
         target = parts.path if parts.scheme == "file" else f"{parts.scheme}://{parts.hostname}"
         click.echo(f"events: worker {mailer.worker_id} sending to {target}")

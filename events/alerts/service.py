@@ -11,33 +11,33 @@ cause.
 - ``on_event_published`` queues one "alert" per active immediate subscriber (one per address
   when several of its topics match), exactly once per subscription and event, however often
   the event is published again (the dedupe key decides).
-- ``schedule_digests`` (the worker's scheduler step) queues one "alert_digest" per daily
+- ``schedule_digests`` (``DIGEST_JOB``, run by the worker) queues one "alert_digest" per daily
   subscriber and local day, listing the events published since the last digest.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import hmac
 from collections.abc import Sequence
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.alerts.links import Purpose, link_token
+from events.alerts.messages import Alert, AlertDigest, SubscriptionConfirm
 from events.alerts.models import AlertFrequency, SubscriptionStatus, TopicSubscription
 from events.catalog import queries
 from events.catalog.models import Event, EventStatus, Topic, event_topics
 from events.clock import Clock
+from events.config import Settings
 from events.errors import NotFound
+from events.jobs import Job
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 
-Purpose = Literal["confirm", "unsubscribe"]
 # A confirmation link older than this no longer confirms (subscribing again sends a new one).
 CONFIRM_WITHIN = dt.timedelta(days=14)
 _MAX_ID_DIGITS = 18
@@ -49,12 +49,6 @@ class InvalidAlertLink(NotFound):
         "This link is not valid. It may have been copied incompletely, or replaced by a newer "
         "one: subscribe again from the topic page to get a fresh link."
     )
-
-
-def link_token(secret: str, subscription: TopicSubscription, purpose: Purpose) -> str:
-    text = f"alerts:{purpose}:{subscription.id}:{int(subscription.created_at.timestamp())}"
-    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
-    return f"{subscription.id}.{base64.urlsafe_b64encode(digest).decode()[:32]}"
 
 
 async def subscription_by_token(
@@ -85,14 +79,13 @@ async def _queue_confirmation(
     await enqueue(
         session,
         clock,
-        kind="subscription_confirm",
+        message=SubscriptionConfirm(
+            subscription_id=subscription.id,
+            topic_name=topic.name,
+            topic_slug=topic.slug,
+            frequency=subscription.frequency,
+        ),
         recipient=subscription.email,
-        payload={
-            "subscription_id": subscription.id,
-            "topic_name": topic.name,
-            "topic_slug": topic.slug,
-            "frequency": subscription.frequency.value,
-        },
         dedupe_key=f"subscription_confirm:{subscription.id}:{clock.now().timestamp()}",
     )
 
@@ -227,15 +220,14 @@ async def on_event_published(session: AsyncSession, clock: Clock, *, event: Even
         await enqueue(
             session,
             clock,
-            kind="alert",
+            message=Alert(
+                subscription_id=subscription.id,
+                event_id=event.id,
+                topic_name=topic_name,
+                topic_slug=topic_slug,
+                frequency=subscription.frequency,
+            ),
             recipient=subscription.email,
-            payload={
-                "subscription_id": subscription.id,
-                "event_id": event.id,
-                "topic_name": topic_name,
-                "topic_slug": topic_slug,
-                "frequency": subscription.frequency.value,
-            },
             dedupe_key=key,
             event_id=event.id,
         )
@@ -295,15 +287,14 @@ async def schedule_digests(
         await enqueue(
             session,
             clock,
-            kind="alert_digest",
+            message=AlertDigest(
+                subscription_id=sub_id,
+                topic_name=topic_name,
+                topic_slug=topic_slug,
+                frequency=AlertFrequency.daily,
+                event_ids=[item[3] for item in items],
+            ),
             recipient=email,
-            payload={
-                "subscription_id": sub_id,
-                "topic_name": topic_name,
-                "topic_slug": topic_slug,
-                "frequency": AlertFrequency.daily.value,
-                "event_ids": [item[3] for item in items],
-            },
             dedupe_key=f"alert_digest:{sub_id}:{day}",
         )
         subscription = await session.get(TopicSubscription, sub_id)
@@ -318,3 +309,12 @@ async def schedule_digests(
 def events_in_order(events: Sequence[Event], ids: Sequence[int]) -> list[Event]:
     by_id = {event.id: event for event in events}
     return [by_id[i] for i in ids if i in by_id]
+
+
+async def _digest_job(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    return await schedule_digests(
+        session, clock, hour=settings.alert_digest_hour, zone=settings.timezone
+    )
+
+
+DIGEST_JOB = Job(name="digests", run=_digest_job)

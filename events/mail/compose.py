@@ -29,7 +29,7 @@ from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from jinja2 import (
@@ -40,7 +40,6 @@ from jinja2 import (
     select_autoescape,
 )
 
-from events.catalog.models import Event, EventFormat
 from events.resources import templates_dir
 from events.web.templating import when
 
@@ -94,6 +93,32 @@ CHANGE_LABELS: Mapping[str, str] = {
     "joining_url": "the joining link",
     "title": "the title",
 }
+
+# How an event is held, as its ``format`` column says.
+ONLINE_FORMATS = frozenset({"online", "hybrid"})
+
+
+class Event(Protocol):
+    """What the templates read from an event (``catalog.models.Event`` has it all): mail
+    composes from these values and imports no room."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def starts_at(self) -> dt.datetime: ...
+    @property
+    def ends_at(self) -> dt.datetime: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def all_day(self) -> bool: ...
+
 
 # Control characters, and separators a mail client may treat as line breaks.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
@@ -220,7 +245,7 @@ def event_url(base_url: str, event: Event) -> str:
 def links(outgoing: Outgoing, event: Event, base_url: str) -> Links:
     payload = outgoing.payload
     confirmed = holds_place(outgoing) and outgoing.kind != "event_cancelled"
-    online = event.format in {EventFormat.online, EventFormat.hybrid}
+    online = event.format in ONLINE_FORMATS
     return Links(
         event_url=event_url(base_url, event),
         manage_url=_link(base_url, MANAGE_PATH, payload.get("manage_token"))
@@ -257,8 +282,8 @@ def _event_values(event: Event, base_url: str) -> dict[str, Any]:
         "event": event,
         "title": event.title,
         "when": when(event.starts_at, event.ends_at, event.timezone, event.all_day),
-        "online": event.format in {EventFormat.online, EventFormat.hybrid},
-        "in_person": event.format != EventFormat.online,
+        "online": event.format in ONLINE_FORMATS,
+        "in_person": event.format != "online",
         "event_url": event_url(base_url, event),
     }
 

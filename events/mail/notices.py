@@ -1,152 +1,18 @@
-"""Messages to everyone holding a place at an event: the event changed, the event was
-cancelled, or its organiser wrote to them. Called by other rooms' services in the
-transaction that made the change, so the notices commit with it or not at all.
+"""Moved to ``events.registration.notices`` (the registration room owns its notices).
 
-Each registrant gets fresh secret links (``registration.service.mint_links``) and one
-outbox row; dedupe keys name the change (the event's iCal sequence, or the broadcast's
-id), so replaying a change never sends its notice twice.
+Kept so callers written against this path keep working while issue 12 lands; the catalogue's
+effects module should import ``events.registration.notices`` directly, and then this shim
+goes. It is the one module of ``events.mail`` allowed to import a room
+(tests/architecture/test_imports.py names it).
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Sequence
-from typing import Literal
+from events.registration.notices import (
+    Audience,
+    broadcast,
+    notify_event_cancelled,
+    notify_event_updated,
+)
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from events.catalog.models import Event
-from events.clock import Clock
-from events.mail.outbox import enqueue
-from events.registration.models import Registration, RegistrationStatus
-from events.registration.service import mint_links
-
-Audience = Literal["confirmed", "waitlisted"]
-
-
-async def _holders(
-    session: AsyncSession, event: Event, status: RegistrationStatus
-) -> Sequence[Registration]:
-    return (
-        (
-            await session.execute(
-                select(Registration)
-                .where(
-                    Registration.event_id == event.id,
-                    Registration.status == status,
-                    Registration.erased_at.is_(None),
-                )
-                .order_by(Registration.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-
-
-def _base(registration: Registration, event: Event) -> dict[str, object]:
-    return {
-        "registration_id": registration.id,
-        "event_id": event.id,
-        "event_slug": event.slug,
-        "event_title": event.title,
-        "name": registration.name,
-        "status": registration.status.value,
-        "position": None,
-    }
-
-
-async def notify_event_updated(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    event: Event,
-    changed: Sequence[str],
-    secret: str,
-) -> int:
-    """Tell every confirmed registrant that the time, place or joining link changed, with
-    the update invite (same UID, the event's new SEQUENCE). Call after raising
-    ``event.ical_sequence``. Returns how many were queued."""
-    count = 0
-    for registration in await _holders(session, event, RegistrationStatus.confirmed):
-        minted = await mint_links(session, clock, registration, secret)
-        await enqueue(
-            session,
-            clock,
-            kind="event_updated",
-            recipient=registration.email,
-            payload={
-                **_base(registration, event),
-                "changed": list(changed),
-                "sequence": event.ical_sequence,
-                "manage_token": minted.manage,
-                "join_token": minted.join,
-                "calendar_token": minted.calendar,
-            },
-            dedupe_key=f"event:{event.id}:updated:{event.ical_sequence}:{registration.id}",
-            event_id=event.id,
-        )
-        count += 1
-    return count
-
-
-async def notify_event_cancelled(
-    session: AsyncSession, clock: Clock, *, event: Event, secret: str
-) -> int:
-    """Tell everyone confirmed or waiting that the event is cancelled; confirmed places get
-    ``METHOD:CANCEL`` so calendars remove the entry. Returns how many were queued."""
-    count = 0
-    for status in (RegistrationStatus.confirmed, RegistrationStatus.waitlisted):
-        for registration in await _holders(session, event, status):
-            await enqueue(
-                session,
-                clock,
-                kind="event_cancelled",
-                recipient=registration.email,
-                payload={**_base(registration, event), "sequence": event.ical_sequence},
-                dedupe_key=f"event:{event.id}:cancelled:{registration.id}",
-                event_id=event.id,
-            )
-            count += 1
-    return count
-
-
-async def broadcast(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    event: Event,
-    subject: str,
-    body: str,
-    audience: Audience = "confirmed",
-    sender_name: str = "",
-    secret: str,
-) -> int:
-    """An organiser's message to the event's confirmed attendees (or its waiting list).
-    ``subject`` and ``body`` are plain text (the templates escape them). Returns how many
-    were queued."""
-    status = RegistrationStatus(audience)
-    batch = secrets.token_hex(8)
-    count = 0
-    for registration in await _holders(session, event, status):
-        minted = await mint_links(session, clock, registration, secret)
-        await enqueue(
-            session,
-            clock,
-            kind="broadcast",
-            recipient=registration.email,
-            payload={
-                **_base(registration, event),
-                "subject": subject,
-                "body": body,
-                "sender_name": sender_name,
-                "manage_token": minted.manage,
-                "join_token": minted.join,
-                "calendar_token": minted.calendar,
-            },
-            dedupe_key=f"event:{event.id}:broadcast:{batch}:{registration.id}",
-            event_id=event.id,
-        )
-        count += 1
-    return count
+__all__ = ["Audience", "broadcast", "notify_event_cancelled", "notify_event_updated"]

@@ -7,8 +7,6 @@ did not happen, and never lost for one that did.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.clock import Clock
+from events.mail.messages import Message, validated
 from events.mail.models import OutboxMessage, OutboxStatus
 
 # Built once: building and cache-keying a statement costs more than running it here.
@@ -32,9 +31,8 @@ async def enqueue(
     session: AsyncSession,
     clock: Clock,
     *,
-    kind: str,
+    message: Message,
     recipient: str,
-    payload: Mapping[str, Any],
     dedupe_key: str,
     event_id: int | None = None,
     not_before: dt.datetime | None = None,
@@ -45,12 +43,16 @@ async def enqueue(
     One statement in the usual case: ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING``; the unique index decides, so a simultaneous duplicate cannot slip between
     a check and an insert. Only a duplicate costs a second statement (reading the first row).
+
+    ``message`` is validated again here (``InvalidMessage`` when it does not fit its
+    model), so no row is written that the worker could not read back.
     """
+    message = validated(message)
     now = clock.now()
     values = {
-        "kind": kind,
+        "kind": message.kind.value,
         "recipient": recipient,
-        "payload": dict(payload),
+        "payload": message.payload(),
         "status": OutboxStatus.pending,
         "attempts": 0,
         "next_attempt_at": max(now, not_before) if not_before else now,
@@ -60,7 +62,7 @@ async def enqueue(
         "event_id": event_id,
     }
     statement = _INSERT[session.get_bind().dialect.name]
-    message = (await session.scalars(statement, values)).one_or_none()
-    if message is not None:
-        return message
+    row = (await session.scalars(statement, values)).one_or_none()
+    if row is not None:
+        return row
     return (await session.scalars(_BY_KEY, {"dedupe_key": dedupe_key})).one()

@@ -1,7 +1,7 @@
 """The subject access email: everything held for an address, readable and as JSON.
 
 A pure leaf like ``mail/compose.py`` (values in, an ``EmailMessage`` out): the worker loads
-the report (``service.subject_report``) at send time, so the outbox row itself holds no copy
+the report (``queries.subject_report``) at send time, so the outbox row itself holds no copy
 of the data, and hands it here.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from events.mail.compose import ComposeError, Outgoing, header_text, message_id
-from events.privacy.service import SubjectReport
+from events.privacy.queries import SubjectReport
 from events.registration.schemas import ACCESS_NEEDS, CONSENTS
 from events.resources import templates_dir
 from events.web.templating import when

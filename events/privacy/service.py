@@ -14,29 +14,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from events.alerts.models import SubscriptionStatus, TopicSubscription
 from events.catalog.models import Event, EventStatus
 from events.clock import Clock
+from events.config import Settings
 from events.errors import NotFound
+from events.jobs import Job
+from events.mail.kinds import MessageKind
+from events.mail.messages import REMOVED
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
 from events.organiser import audit
 from events.organiser.models import AuditEntry
+from events.privacy.messages import SubjectAccess
 from events.privacy.models import PrivacyRequest
+from events.privacy.queries import HeldRegistration, SubjectReport, subject_report
 from events.registration import capacity, tokens
-from events.registration.models import Registration, RegistrationStatus, RegistrationToken
-from events.registration.service import promote_waiting_list
+from events.registration import service as registration_service
+from events.registration.models import Registration, RegistrationToken
+
+log = logging.getLogger("events.privacy")
 
 REQUEST_LIFETIME = dt.timedelta(days=7)
 ERASED_NAME = ""
-REMOVED = "[removed]"
 
 
 class ErasureLinkNotFound(NotFound):
@@ -67,87 +74,11 @@ async def request_subject_access(
     await enqueue(
         session,
         clock,
-        kind="subject_access",
+        message=SubjectAccess(request_id=row.id, erase_token=token),
         recipient=email,
-        payload={"request_id": row.id, "erase_token": token},
         # Not the row's id: SQLite hands a deleted row's id out again, and an old request's
         # key would swallow this one. The token's hash is unique for ever.
         dedupe_key=f"privacy:{row.token_hash}",
-    )
-
-
-@dataclass(frozen=True)
-class HeldRegistration:
-    registration: Registration
-    event: Event
-
-
-@dataclass(frozen=True)
-class SubjectReport:
-    email: str
-    registrations: list[HeldRegistration]
-    subscriptions: list[TopicSubscription]
-
-    def as_json(self) -> dict[str, object]:
-        """The machine-readable copy (GDPR Art. 20): every field held, in plain values."""
-        return {
-            "email": self.email,
-            "registrations": [
-                {
-                    "event": held.event.title,
-                    "event_starts_at": held.event.starts_at.isoformat(),
-                    "status": held.registration.status.value,
-                    "name": held.registration.name,
-                    "email": held.registration.email,
-                    "membership_number": held.registration.membership_number,
-                    "role": held.registration.role,
-                    "setting": held.registration.setting,
-                    "access_requirements": list(held.registration.access_requirements),
-                    "access_details": held.registration.access_details,
-                    "access_requirements_purged": held.registration.access_purged_at is not None,
-                    "consents": list(held.registration.consents),
-                    "attended": held.registration.attended,
-                    "registered_at": held.registration.created_at.isoformat(),
-                }
-                for held in self.registrations
-            ],
-            "topic_subscriptions": [
-                {
-                    "topic": subscription.topic.name,
-                    "frequency": subscription.frequency.value,
-                    "status": subscription.status.value,
-                    "subscribed_at": subscription.created_at.isoformat(),
-                }
-                for subscription in self.subscriptions
-            ],
-        }
-
-
-async def subject_report(session: AsyncSession, *, email: str) -> SubjectReport:
-    rows = (
-        await session.execute(
-            select(Registration, Event)
-            .join(Event, Event.id == Registration.event_id)
-            .where(Registration.email == email, Registration.erased_at.is_(None))
-            .order_by(Event.starts_at, Registration.id)
-        )
-    ).all()
-    subscriptions = (
-        (
-            await session.execute(
-                select(TopicSubscription)
-                .options(selectinload(TopicSubscription.topic))
-                .where(TopicSubscription.email == email)
-                .order_by(TopicSubscription.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return SubjectReport(
-        email=email,
-        registrations=[HeldRegistration(r, e) for r, e in rows],
-        subscriptions=list(subscriptions),
     )
 
 
@@ -215,7 +146,7 @@ async def _scrub_records(
             .where(
                 OutboxMessage.recipient.in_(emails),
                 OutboxMessage.status == OutboxStatus.pending,
-                OutboxMessage.kind != "cancelled",
+                OutboxMessage.kind != MessageKind.cancelled,
             )
             .values(
                 status=OutboxStatus.skipped,
@@ -259,40 +190,25 @@ async def erase_email(
             )
         ).scalar_one()
         event = (await session.execute(select(Event).where(Event.id == event_id))).scalar_one()
-        was = registration.status
         upcoming = event.ends_at > now and event.status != EventStatus.cancelled
-        if was != RegistrationStatus.cancelled and upcoming:
-            registration.status = RegistrationStatus.cancelled
-            registration.cancelled_at = now
-            if was == RegistrationStatus.confirmed:
-                # The calendar entry goes too: METHOD:CANCEL to the address, sent before the
-                # mail records are scrubbed (this row is left to the worker).
-                await enqueue(
-                    session,
-                    clock,
-                    kind="cancelled",
-                    recipient=registration.email,
-                    payload={
-                        "registration_id": registration.id,
-                        "event_id": event.id,
-                        "event_slug": event.slug,
-                        "event_title": event.title,
-                        "name": registration.name,
-                        "status": "cancelled",
-                        "position": None,
-                        "erased": True,
-                    },
-                    dedupe_key=f"registration:{registration.id}:cancelled",
-                    event_id=event.id,
-                )
+        if upcoming:
+            # The same cancellation as a member's own (audit row, freed place, waiting list),
+            # but only a confirmed place is told: METHOD:CANCEL removes the calendar entry,
+            # and that row keeps nothing of the person once sent.
+            cancelled = await registration_service.cancel_locked(
+                session,
+                clock,
+                event=event,
+                registration=registration,
+                actor=actor,
+                secret=secret,
+                erasing=True,
+            )
+            result.places_freed += int(cancelled.place_freed)
+            result.promoted.extend(p.id for p in cancelled.promoted)
         for name, value in _anonymous(registration.id, now).items():
             setattr(registration, name, value)
         await session.flush()
-        freed = was == RegistrationStatus.confirmed and upcoming
-        if freed and await capacity.release_place(session, event.id):
-            result.places_freed += 1
-            promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
-            result.promoted.extend(p.id for p in promoted)
         result.registrations += 1
     registration_ids = [registration_id for registration_id, _ in rows]
     await _scrub_records(session, registration_ids, [email], now)
@@ -441,3 +357,41 @@ async def purge_expired(
         requests_removed=int(removed.rowcount or 0),  # type: ignore[attr-defined]
         mail_records_scrubbed=int(scrubbed.rowcount or 0),  # type: ignore[attr-defined]
     )
+
+
+async def _retention_job(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    done = await purge_expired(
+        session,
+        clock,
+        access_days=settings.access_retention_days,
+        registration_days=settings.registration_retention_days,
+    )
+    if done.access_purged or done.registrations_erased:
+        log.info(
+            "retention: access requirements purged from %s registrations, %s registrations "
+            "erased, %s mail records scrubbed",
+            done.access_purged,
+            done.registrations_erased,
+            done.mail_records_scrubbed,
+        )
+    return done.access_purged + done.registrations_erased + done.mail_records_scrubbed
+
+
+# Safe alongside other workers; once an hour per worker is plenty.
+RETENTION_JOB = Job(name="retention", run=_retention_job, every=dt.timedelta(hours=1))
+
+__all__ = [
+    "REMOVED",
+    "RETENTION_JOB",
+    "Erasure",
+    "ErasureLinkNotFound",
+    "HeldRegistration",
+    "Purge",
+    "SubjectReport",
+    "erase_by_token",
+    "erase_email",
+    "purge_expired",
+    "request_by_token",
+    "request_subject_access",
+    "subject_report",
+]

@@ -48,6 +48,12 @@ from events.registration.errors import (
     RegistrationNotOpen,
     RegistrationRefused,
 )
+from events.registration.messages import (
+    PLACE_MESSAGES,
+    Cancelled,
+    Promoted,
+    Waitlisted,
+)
 from events.registration.models import (
     Registration,
     RegistrationStatus,
@@ -84,6 +90,8 @@ class CancelOutcome:
     event: Event
     already_cancelled: bool
     promoted: Sequence[Registration] = field(default_factory=tuple)
+    # A confirmed place went back to the event (and to the first person waiting, if any).
+    place_freed: bool = False
 
 
 def _local(moment: dt.datetime, zone: str) -> str:
@@ -183,24 +191,25 @@ async def _waiting_count(session: AsyncSession, event_id: int) -> int:
     )
 
 
-def _payload(
+def place_fields(
     registration: Registration, event: Event, minted: tokens.LinkSet | None, position: int | None
 ) -> dict[str, Any]:
-    payload: dict[str, Any] = {
+    """The fields every ``messages.PlaceMessage`` about ``registration`` carries."""
+    fields: dict[str, Any] = {
         "registration_id": registration.id,
         "event_id": event.id,
         "event_slug": event.slug,
         "event_title": event.title,
         "name": registration.name,
-        "status": registration.status.value,
+        "status": registration.status,
         "position": position,
     }
     if minted is not None:
         # Raw tokens live here only until the worker has sent the email (mail issue).
-        payload["manage_token"] = minted.manage
-        payload["join_token"] = minted.join
-        payload["calendar_token"] = minted.calendar
-    return payload
+        fields["manage_token"] = minted.manage
+        fields["join_token"] = minted.join
+        fields["calendar_token"] = minted.calendar
+    return fields
 
 
 async def mint_links(
@@ -293,7 +302,7 @@ async def _new_registration(
     actor: Actor = MEMBER,
     wanted: str = "auto",
 ) -> Outcome:
-    """Called with the event's lock held (``register``, ``add_by_organiser``). ``wanted``:
+    """Called with the event's lock held (``register``, ``add_by_hand``). ``wanted``:
     "auto" (a place if one is left, else the waiting list if the event has one, else
     ``EventFull``), "confirmed" (a place or ``NoPlaceLeft``), "waitlisted" (the waiting
     list, even when places are left or the event has no waiting list: an organiser's call)."""
@@ -341,9 +350,8 @@ async def _new_registration(
     await enqueue(
         session,
         clock,
-        kind=status.value,  # "confirmed" | "waitlisted"
+        message=PLACE_MESSAGES[status](**place_fields(registration, event, minted, position)),
         recipient=registration.email,
-        payload=_payload(registration, event, minted, position),
         dedupe_key=f"registration:{registration.id}:{status.value}",
         event_id=event.id,
     )
@@ -363,12 +371,11 @@ async def _answer_again(
     await enqueue(
         session,
         clock,
-        kind=existing.status.value,
+        message=PLACE_MESSAGES[existing.status](
+            **place_fields(existing, event, minted, await place_in_queue(session, existing)),
+            resent=True,
+        ),
         recipient=existing.email,
-        payload={
-            **_payload(existing, event, minted, await place_in_queue(session, existing)),
-            "resent": True,
-        },
         dedupe_key=f"registration:{existing.id}:resend:{existing.resend_count}",
         event_id=event.id,
     )
@@ -409,9 +416,8 @@ async def _give_claimed_place(
     await enqueue(
         session,
         clock,
-        kind="promoted",
+        message=Promoted(**place_fields(registration, event, minted, None)),
         recipient=registration.email,
-        payload=_payload(registration, event, minted, None),
         # The number names this stay on the waiting list: someone moved back to it and
         # promoted again gets a second email.
         dedupe_key=_promoted_key(registration),
@@ -480,19 +486,30 @@ async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str
     # Re-read under the lock: a simultaneous cancel of the same place may have won.
     registration = await _locked_registration(session, found.event_id, found.id)
     event = await _event(session, registration.event_id)
-    return await _cancel_locked(session, clock, event, registration, secret, MEMBER)
+    return await cancel_locked(
+        session, clock, event=event, registration=registration, actor=MEMBER, secret=secret
+    )
 
 
-async def _cancel_locked(
+async def cancel_locked(
     session: AsyncSession,
     clock: Clock,
+    *,
     event: Event,
     registration: Registration,
-    secret: str,
     actor: Actor,
+    secret: str,
+    erasing: bool = False,
 ) -> CancelOutcome:
-    """Cancel with the event's lock held: the cancellation email (METHOD:CANCEL for a
-    confirmed place), the audit row, and the freed place to the first person waiting."""
+    """The one cancellation rule (a member's cancel, an organiser's, an erasure), with the
+    event's lock held: the place is cancelled, the cancellation email queued (METHOD:CANCEL
+    for a confirmed place), the ``registration.cancelled`` audit row written, and a freed
+    confirmed place goes to the first person waiting.
+
+    ``erasing``: the person's data is being erased. Only a confirmed place is told (its
+    calendar entry must go); the email's row names no event, so it never shows on the
+    organiser's mail page, and keeps neither address nor contents once sent
+    (``messages.Cancelled.erased``)."""
     if registration.status == RegistrationStatus.cancelled:
         return CancelOutcome(registration, event, already_cancelled=True)
 
@@ -502,15 +519,15 @@ async def _cancel_locked(
     registration.status = RegistrationStatus.cancelled
     registration.cancelled_at = registration.updated_at = now
     await session.flush()
-    await enqueue(
-        session,
-        clock,
-        kind="cancelled",
-        recipient=registration.email,
-        payload=_payload(registration, event, None, None),
-        dedupe_key=f"registration:{registration.id}:cancelled",
-        event_id=event.id,
-    )
+    if was_confirmed or not erasing:
+        await enqueue(
+            session,
+            clock,
+            message=Cancelled(**place_fields(registration, event, None, None), erased=erasing),
+            recipient=registration.email,
+            dedupe_key=f"registration:{registration.id}:cancelled",
+            event_id=None if erasing else event.id,
+        )
     await _audit(
         session,
         clock,
@@ -521,10 +538,13 @@ async def _cancel_locked(
         after=_state(registration),
     )
     promoted: list[Registration] = []
-    if was_confirmed and await capacity.release_place(session, event.id):
+    freed = was_confirmed and await capacity.release_place(session, event.id)
+    if freed:
         promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
     event = await _event(session, event.id)
-    return CancelOutcome(registration, event, already_cancelled=False, promoted=promoted)
+    return CancelOutcome(
+        registration, event, already_cancelled=False, promoted=promoted, place_freed=freed
+    )
 
 
 # Organiser-side operations ---------------------------------------------------------------
@@ -599,28 +619,6 @@ async def _lock(session: AsyncSession, event: Event) -> Event:
     return locked
 
 
-async def add_by_organiser(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    event: Event,
-    data: RegistrationInput,
-    actor: Actor,
-    secret: str,
-    status: str = "auto",
-) -> Registration:
-    """Register someone by hand. The window and the members-only rule do not apply (an
-    organiser may add a walk-in or a guest), capacity does: "auto" is a place if one is
-    left, else the waiting list if the event has one, else ``EventFull``; "confirmed"
-    refuses with ``NoPlaceLeft`` when full; "waitlisted" joins the waiting list. An email
-    already registered gets its existing registration back, never a second place. The
-    person gets the usual confirmation (or waiting-list) email with their links."""
-    registration, _ = await add_by_hand(
-        session, clock, event=event, data=data, actor=actor, secret=secret, status=status
-    )
-    return registration
-
-
 async def add_by_hand(
     session: AsyncSession,
     clock: Clock,
@@ -631,8 +629,14 @@ async def add_by_hand(
     secret: str,
     status: str = "auto",
 ) -> tuple[Registration, bool]:
-    """``add_by_organiser``, also saying whether the registration is new (False: the email
-    was already registered and nothing changed)."""
+    """Register someone by hand. The window and the members-only rule do not apply (an
+    organiser may add a walk-in or a guest), capacity does: "auto" is a place if one is
+    left, else the waiting list if the event has one, else ``EventFull``; "confirmed"
+    refuses with ``NoPlaceLeft`` when full; "waitlisted" joins the waiting list. The person
+    gets the usual confirmation (or waiting-list) email with their links.
+
+    Returns the registration and whether it is new: an email already registered gets its
+    existing registration back (False), never a second place, and nothing changes."""
     if status not in {"auto", "confirmed", "waitlisted"}:
         raise ValueError(f"unknown status {status!r}")
     event = await _lock(session, event)
@@ -678,9 +682,8 @@ async def move_to_waiting_list(
     await enqueue(
         session,
         clock,
-        kind="waitlisted",
+        message=Waitlisted(**place_fields(registration, event, minted, int(waiting) + 1)),
         recipient=registration.email,
-        payload=_payload(registration, event, minted, int(waiting) + 1),
         dedupe_key=f"registration:{registration.id}:waitlisted:{registration.waiting_list_number}",
         event_id=event.id,
     )
@@ -736,7 +739,9 @@ async def cancel_by_organiser(
     registration = await _locked_registration(session, event.id, registration_id)
     if registration.status == RegistrationStatus.cancelled:
         raise AlreadyCancelled()
-    outcome = await _cancel_locked(session, clock, event, registration, secret, actor)
+    outcome = await cancel_locked(
+        session, clock, event=event, registration=registration, actor=actor, secret=secret
+    )
     return outcome.registration
 
 

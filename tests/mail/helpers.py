@@ -13,6 +13,7 @@ from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database
 from events.mail.worker import Worker, WorkerOptions
+from events.wiring import worker
 
 OPTIONS = WorkerOptions(
     batch_size=50,
@@ -30,7 +31,7 @@ def mail_worker(
     configured = settings.model_copy(
         update={"mail_url": url, "mail_from": "Union Events <events@mail.example.org>"}
     )
-    return Worker(database, clock, configured, options=kw.pop("options", OPTIONS), **kw)
+    return worker(database, clock, configured, options=kw.pop("options", OPTIONS), **kw)
 
 
 def text_of(message: EmailMessage) -> str:

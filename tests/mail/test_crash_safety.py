@@ -26,6 +26,7 @@ from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
+from events.registration.messages import Waitlisted
 from tests.factories import Factory
 from tests.mail.conftest import SmtpServer
 
@@ -36,9 +37,8 @@ async def queue_many(database: Database, clock: FrozenClock, event_id: int, coun
             await enqueue(
                 session,
                 clock,
-                kind="waitlisted",
+                message=Waitlisted(event_id=event_id, name=f"Person {n}", position=n + 1),
                 recipient=f"person{n}@example.org",
-                payload={"event_id": event_id, "name": f"Person {n}", "position": n + 1},
                 dedupe_key=f"crash-test:{n}",
             )
 

@@ -19,6 +19,7 @@ from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
 from events.mail.worker import BatchResult
 from events.privacy import service as privacy
+from events.registration.messages import Waitlisted
 from tests.factories import Factory, register
 from tests.mail.conftest import SmtpServer
 from tests.mail.test_worker import worker
@@ -80,9 +81,9 @@ async def test_the_worker_runs_the_retention_job_on_its_schedule(
     await mail.drain()
     [row] = await registrations(database, event.id)
     assert row.access_requirements == [] and row.access_purged_at is not None
-    assert await mail.purge() is None, "at most once an hour per worker"
+    assert await mail.run_job("retention") is None, "at most once an hour per worker"
     clock.advance(dt.timedelta(hours=1))
-    assert await mail.purge() is not None
+    assert await mail.run_job("retention") is not None
 
 
 async def test_a_stop_finishes_the_batch_in_hand_and_claims_no_other(
@@ -94,9 +95,8 @@ async def test_a_stop_finishes_the_batch_in_hand_and_claims_no_other(
             await enqueue(
                 session,
                 clock,
-                kind="waitlisted",
+                message=Waitlisted(event_id=event.id, name="Sam", position=1),
                 recipient=f"p{i}@example.org",
-                payload={"event_id": event.id, "name": "Sam", "position": 1},
                 dedupe_key=f"stop-test:{i}",
                 event_id=event.id,
             )
@@ -131,3 +131,35 @@ async def test_the_worker_logs_no_addresses(
         result = await worker(database, clock, settings, (tmp_path / "out").as_uri()).drain()
     assert result.sent == 1 and caplog.records, "the sending was logged"
     assert "private.person" not in caplog.text
+
+
+async def test_erasures_cancellation_notice_keeps_nothing_once_sent_and_is_never_listed(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    from events.organiser import attendance
+    from events.organiser.audit import MEMBER
+    from events.privacy.service import REMOVED
+
+    event = await make.event("SEND webinar", starts_at=clock.now() + dt.timedelta(days=3))
+    await register(make, event, "jo@example.org", name="Jo Teacher")
+    mail = worker(database, clock, settings, smtp.url)
+    await mail.drain()  # the confirmation
+    async with unit_of_work(database.writer) as session:
+        await privacy.erase_email(
+            session, clock, email="jo@example.org", secret=settings.secret(), actor=MEMBER
+        )
+    async with database.reader() as session:
+        listed = await attendance.event_mail(session, event)
+        assert "jo@example.org" not in [m.recipient for m in listed.items]
+
+    await mail.drain()
+
+    [cancel] = [m for m in smtp.recorder.messages() if "cancelled" in str(m["Subject"])]
+    assert cancel["To"].addresses[0].addr_spec == "jo@example.org", "the calendar entry goes"
+    async with database.reader() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    [notice] = [r for r in rows if r.kind == "cancelled"]
+    assert notice.status == OutboxStatus.sent
+    assert (notice.recipient, notice.payload) == (REMOVED, {}), "scrubbed as soon as sent"
+    everything = json.dumps([(r.recipient, r.payload, r.last_error) for r in rows])
+    assert "jo@example.org" not in everything and "Jo Teacher" not in everything

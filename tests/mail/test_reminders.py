@@ -12,8 +12,8 @@ from events.config import Settings
 from events.db import Database, unit_of_work
 from events.lifecycle import cancel_event
 from events.mail.models import OutboxStatus
-from events.mail.reminders import due_offset
 from events.registration import service as registration_service
+from events.registration.reminders import due_offset
 from tests.factories import TEST_SECRET, Factory, register
 from tests.mail.conftest import SmtpServer
 from tests.mail.helpers import html_of, mail_worker, text_of
@@ -127,7 +127,8 @@ async def test_reschedule_retimes_and_skips_the_stale_reminder(
     mailer = mail_worker(database, clock, settings, smtp.url)
     await mailer.drain()  # the confirmation
     clock.set(start - 7 * DAY + MINUTE)
-    assert await mailer.schedule() == (1, 0)  # queued, not yet sent
+    ran = await mailer.schedule()
+    assert (ran["reminders"], ran["digests"]) == (1, 0)  # queued, not yet sent
 
     moved = start + 2 * DAY
     async with unit_of_work(database.writer) as session:
@@ -219,7 +220,7 @@ async def test_concurrent_schedulers_queue_each_reminder_once(
 
     results = await asyncio.gather(*(w.schedule() for w in workers))
 
-    assert sum(r[0] for r in results) >= 20
+    assert sum(r["reminders"] for r in results) >= 20
     rows = await reminders(database)
     assert sorted(r for r, _, _ in rows) == sorted(f"person{n}@example.org" for n in range(20))
     await asyncio.gather(*(w.drain() for w in workers))

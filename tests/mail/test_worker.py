@@ -16,6 +16,9 @@ from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
 from events.mail.transport import FolderTransport
 from events.mail.worker import Worker, WorkerOptions
+from events.registration.messages import Confirmed
+from events.wiring import JOBS, message_registry
+from events.wiring import worker as build_worker
 from tests.factories import Factory, register
 from tests.mail.conftest import SmtpServer, free_port
 from tests.registration.helpers import outbox
@@ -37,7 +40,7 @@ def mail_settings(settings: Settings, url: str) -> Settings:
 def worker(
     database: Database, clock: FrozenClock, settings: Settings, url: str, **kw: Any
 ) -> Worker:
-    return Worker(database, clock, mail_settings(settings, url), options=OPTIONS, **kw)
+    return build_worker(database, clock, mail_settings(settings, url), options=OPTIONS, **kw)
 
 
 async def row(database: Database, row_id: int) -> OutboxMessage:
@@ -57,9 +60,8 @@ async def queue_raw(
         message = await enqueue(
             session,
             clock,
-            kind="confirmed",
+            message=Confirmed(**values),
             recipient=recipient,
-            payload=values,
             dedupe_key=f"raw:{recipient}:{values!r}",
         )
         return message.id
@@ -276,16 +278,21 @@ async def _concurrent_send(
             await enqueue(
                 session,
                 clock,
-                kind="confirmed",
+                message=Confirmed(event_id=event.id, name=f"Person {i}", manage_token=f"t{i}"),
                 recipient=f"p{i}@example.org",
-                payload={"event_id": event.id, "name": f"Person {i}", "manage_token": f"t{i}"},
                 dedupe_key=f"bulk:{i}",
             )
     databases = [Database.from_url(database_url) for _ in range(3)]
     try:
         workers = [
             worker_class(
-                db, clock, mail_settings(settings, smtp.url), options=OPTIONS, worker_id=f"w{n}"
+                db,
+                clock,
+                mail_settings(settings, smtp.url),
+                registry=message_registry(),
+                jobs=JOBS,
+                options=OPTIONS,
+                worker_id=f"w{n}",
             )
             for n, db in enumerate(databases)
         ]
@@ -350,7 +357,8 @@ async def test_folder_transport_writes_one_eml_per_message(
     assert written.name.startswith(f"outbox-{row_id}.")
     assert b"Subject: Your place is confirmed" in written.read_bytes()
     assert isinstance(
-        Worker(database, clock, mail_settings(settings, folder.as_uri())).transport, FolderTransport
+        build_worker(database, clock, mail_settings(settings, folder.as_uri())).transport,
+        FolderTransport,
     )
 
 
@@ -392,7 +400,9 @@ async def test_compose_bug_is_retried_not_lost(
     event = await make.event()
     row_id = await queue_raw(database, clock, event.id, "sam@example.org")
 
-    result = await worker(database, clock, settings, smtp.url, invites=broken).drain()
+    result = await worker(
+        database, clock, settings, smtp.url, registry=message_registry(invites=broken)
+    ).drain()
 
     assert (result.retried, result.failed) == (1, 0)
     after = await row(database, row_id)

@@ -213,7 +213,7 @@ async def test_add_by_hand_ignores_the_window_but_not_capacity_and_never_twice(
 
     async def add(email: str, status: str = "auto") -> Registration:
         async with unit_of_work(database.writer) as session:
-            return await service.add_by_organiser(
+            registration, _ = await service.add_by_hand(
                 session,
                 clock,
                 event=event,
@@ -222,6 +222,7 @@ async def test_add_by_hand_ignores_the_window_but_not_capacity_and_never_twice(
                 secret=TEST_SECRET,
                 status=status,
             )
+            return registration
 
     first = await add("walk-in@example.org")
     assert first.status == RegistrationStatus.confirmed
@@ -633,7 +634,7 @@ async def _all_waiting(
     event = await _event(make, database, organiser, capacity=10, waiting_list_enabled=True)
     for n in range(30):
         async with unit_of_work(database.writer) as session:
-            await service.add_by_organiser(
+            await service.add_by_hand(
                 session,
                 clock,
                 event=event,
@@ -691,7 +692,7 @@ async def test_the_same_person_added_twice_at_once_gets_one_registration(
 
     async def add() -> int:
         async with unit_of_work(database.writer) as session:
-            registration = await service.add_by_organiser(
+            registration, _ = await service.add_by_hand(
                 session,
                 clock,
                 event=event,

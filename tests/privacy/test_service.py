@@ -10,6 +10,7 @@ from sqlalchemy import select
 from events.alerts.models import AlertFrequency, SubscriptionStatus, TopicSubscription
 from events.db import unit_of_work
 from events.mail.models import OutboxMessage, OutboxStatus
+from events.organiser.audit import SYSTEM as SYSTEM_
 from events.organiser.models import AuditEntry
 from events.privacy import service
 from events.privacy.models import PrivacyRequest
@@ -215,3 +216,71 @@ async def test_a_new_request_after_an_erasure_is_sent_too(make: Factory) -> None
     first, second = await outbox(make.database, "subject_access")
     assert first.recipient == service.REMOVED, "the first, unsent, went with the erasure"
     assert second.recipient == "jo@example.org" and "erase_token" in second.payload
+
+
+async def _cancelled_entries(make: Factory, registration_id: int) -> list[AuditEntry]:
+    async with make.database.reader() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(AuditEntry).where(
+                        AuditEntry.registration_id == registration_id,
+                        AuditEntry.action == "registration.cancelled",
+                    )
+                )
+            ).all()
+        )
+
+
+async def test_member_organiser_and_erasure_cancel_by_one_rule_each_with_its_audit_row(
+    make: Factory,
+) -> None:
+    from events.organiser.audit import SYSTEM
+
+    event = await make.event(capacity=3)
+    for email in ("member@example.org", "organiser@example.org", "erased@example.org"):
+        await register(make, event, email)
+    by_email = {r.email: r.id for r in await registrations(make.database, event.id)}
+
+    member_token = await latest_token(make.database, "member@example.org")
+    async with unit_of_work(make.database.writer) as session:
+        await registration_service.cancel(
+            session, make.clock, token=member_token, secret=TEST_SECRET
+        )
+        await registration_service.cancel_by_organiser(
+            session,
+            make.clock,
+            event=event,
+            registration_id=by_email["organiser@example.org"],
+            actor=SYSTEM,
+            secret=TEST_SECRET,
+        )
+        await service.erase_email(
+            session, make.clock, email="erased@example.org", secret=TEST_SECRET, actor=SYSTEM
+        )
+
+    for email, registration_id in by_email.items():
+        [entry] = await _cancelled_entries(make, registration_id)
+        assert entry.event_id == event.id, email
+    assert await places_left(make.database, event.id) == 3, "every place went back"
+    cancellations = await outbox(make.database, "cancelled")
+    assert len(cancellations) == 3
+    [erased_notice] = [m for m in cancellations if m.payload.get("erased")]
+    assert erased_notice.event_id is None, "never listed on the organiser's mail page"
+
+
+async def test_erasing_a_waiting_place_cancels_it_without_an_email(make: Factory) -> None:
+    event = await make.event(capacity=1, waiting_list_enabled=True)
+    await register(make, event, "first@example.org")
+    await register(make, event, "waiting@example.org")
+    [waiting] = [
+        r for r in await registrations(make.database, event.id) if r.email == "waiting@example.org"
+    ]
+    async with unit_of_work(make.database.writer) as session:
+        erased = await service.erase_email(
+            session, make.clock, email="waiting@example.org", secret=TEST_SECRET, actor=SYSTEM_
+        )
+    assert (erased.registrations, erased.places_freed) == (1, 0)
+    assert await outbox(make.database, "cancelled") == []
+    [entry] = await _cancelled_entries(make, waiting.id)
+    assert entry.after is not None

@@ -288,13 +288,15 @@ async def test_outbox_rows_vanish_when_the_transaction_rolls_back(make: Factory)
 
 async def test_outbox_dedupe_key_queues_a_change_once(make: Factory) -> None:
     from events.mail.outbox import enqueue
+    from events.registration.messages import Confirmed
 
+    message = Confirmed(event_id=1)
     async with unit_of_work(make.database.writer) as session:
         first = await enqueue(
-            session, make.clock, kind="k", recipient="r@example.org", payload={}, dedupe_key="x"
+            session, make.clock, message=message, recipient="r@example.org", dedupe_key="x"
         )
         second = await enqueue(
-            session, make.clock, kind="k", recipient="r@example.org", payload={}, dedupe_key="x"
+            session, make.clock, message=message, recipient="r@example.org", dedupe_key="x"
         )
         assert first is second
         count = len((await session.execute(select(OutboxMessage))).scalars().all())

@@ -1,4 +1,4 @@
-"""Reminders: the scheduler step the worker runs every loop (and ``events worker --once``
+"""Reminders: a job (``JOB``) the worker runs every loop (and ``events worker --once``
 runs once).
 
 Rules (SPEC, Email):
@@ -30,8 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.models import Event, EventFormat, EventStatus
 from events.clock import Clock
+from events.config import Settings
+from events.jobs import Job
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
+from events.registration.messages import Reminder
 from events.registration.models import Registration, RegistrationStatus
 from events.registration.service import mint_links
 
@@ -103,21 +106,31 @@ async def schedule_reminders(
             await enqueue(
                 session,
                 clock,
-                kind="reminder",
+                message=Reminder(
+                    registration_id=registration.id,
+                    event_id=event_id,
+                    name=registration.name,
+                    status=RegistrationStatus.confirmed,
+                    offset=offset,
+                    starts_at=starts_at,
+                    manage_token=minted.manage,
+                    join_token=minted.join if online else None,
+                    calendar_token=minted.calendar,
+                ),
                 recipient=registration.email,
-                payload={
-                    "registration_id": registration.id,
-                    "event_id": event_id,
-                    "name": registration.name,
-                    "status": RegistrationStatus.confirmed.value,
-                    "offset": offset,
-                    "starts_at": starts_at.isoformat(),
-                    "manage_token": minted.manage,
-                    "join_token": minted.join if online else None,
-                    "calendar_token": minted.calendar,
-                },
                 dedupe_key=reminder_key(registration.id, offset, starts_at),
                 event_id=event_id,
             )
             queued += 1
     return queued
+
+
+# Per call: a worker's loop queues at most this many (the rest on the next loop).
+BATCH_LIMIT = 500
+
+
+async def _run(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    return await schedule_reminders(session, clock, secret=settings.secret(), limit=BATCH_LIMIT)
+
+
+JOB = Job(name="reminders", run=_run)

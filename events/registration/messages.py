@@ -1,0 +1,207 @@
+"""The registration room's messages: a person's own place (confirmed, waitlisted, promoted,
+cancelled, reminder) and the notices to everyone holding a place at an event (event
+updated or cancelled, an organiser's broadcast). Their models, and the handler that decides
+at send time whether each still applies and composes it.
+
+Send-time rules (``_skip_reason``): a notice or reminder for a registration since cancelled
+or erased is not sent; a reminder also needs the place still confirmed, the event still
+published, at the start it was queued for, and not yet started. A cancelled event's notice
+goes whatever happened to the registration. A place's own emails always go (an erasure's
+cancellation included: it removes the calendar entry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import partial
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import PlainSerializer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events.catalog.models import Event, EventStatus
+from events.mail.compose import ComposeError, compose
+from events.mail.kinds import MessageKind
+from events.mail.messages import Message, Prepared, Queued, SendContext, Skip
+from events.registration.invites import InviteBuilder, registration_invite
+from events.registration.models import Registration, RegistrationStatus
+from events.registration.schemas import ACCESS_NEEDS
+
+# Stored as ``datetime.isoformat()`` (rows queued before the models kept that shape).
+IsoDateTime = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str)]
+
+
+class PlaceMessage(Message):
+    """What every email about someone's place carries. Raw link tokens ride along until
+    the email is finished with."""
+
+    secret_fields: ClassVar[frozenset[str]] = frozenset(
+        {"manage_token", "join_token", "calendar_token"}
+    )
+
+    registration_id: int | None = None
+    event_id: int
+    event_slug: str = ""
+    event_title: str = ""
+    name: str = ""
+    # The place's status when queued: a notice to a confirmed place carries its links.
+    status: RegistrationStatus | None = None
+    position: int | None = None
+    manage_token: str | None = None
+    join_token: str | None = None
+    calendar_token: str | None = None
+
+
+class Confirmed(PlaceMessage):
+    kind: Literal[MessageKind.confirmed] = MessageKind.confirmed
+    resent: bool = False
+
+
+class Waitlisted(PlaceMessage):
+    kind: Literal[MessageKind.waitlisted] = MessageKind.waitlisted
+    resent: bool = False
+
+
+class Promoted(PlaceMessage):
+    kind: Literal[MessageKind.promoted] = MessageKind.promoted
+
+
+class Cancelled(PlaceMessage):
+    kind: Literal[MessageKind.cancelled] = MessageKind.cancelled
+    # Queued by an erasure: once finished with, the row keeps nothing of the person.
+    erased: bool = False
+
+    def forget_recipient(self) -> bool:
+        return self.erased
+
+
+class Reminder(PlaceMessage):
+    kind: Literal[MessageKind.reminder] = MessageKind.reminder
+    offset: int
+    # The start it reminds of: a rescheduled event's old reminders are not sent.
+    starts_at: IsoDateTime
+
+
+class EventUpdated(PlaceMessage):
+    kind: Literal[MessageKind.event_updated] = MessageKind.event_updated
+    changed: list[str] = []
+    sequence: int | None = None
+
+
+class EventCancelled(PlaceMessage):
+    kind: Literal[MessageKind.event_cancelled] = MessageKind.event_cancelled
+    sequence: int | None = None
+
+
+class Broadcast(PlaceMessage):
+    kind: Literal[MessageKind.broadcast] = MessageKind.broadcast
+    subject: str
+    body: str
+    sender_name: str = ""
+
+
+PLACE_MESSAGES: dict[RegistrationStatus, type[Confirmed] | type[Waitlisted]] = {
+    RegistrationStatus.confirmed: Confirmed,
+    RegistrationStatus.waitlisted: Waitlisted,
+}
+# Sent to registrants, whatever their status: checked against the registration now.
+_NOTICES = (Reminder, EventUpdated, Broadcast)
+
+
+def _skip_reason(
+    message: PlaceMessage, event: Event | None, registration: Registration | None, now: dt.datetime
+) -> str | None:
+    """Why this message should not be sent any more, or None to send it."""
+    if not isinstance(message, _NOTICES):
+        return None
+    if registration is None or registration.erased_at is not None:
+        return "the registration no longer exists"
+    if registration.status == RegistrationStatus.cancelled:
+        return "the registration was cancelled"
+    if not isinstance(message, Reminder) or event is None:
+        return None
+    if registration.status != RegistrationStatus.confirmed:
+        return "the registration is not confirmed"
+    if event.status != EventStatus.published:
+        return f"the event is {event.status.value}"
+    if message.starts_at != event.starts_at:
+        return "the event was rescheduled"
+    if now >= event.starts_at:
+        return "the event has started"
+    return None
+
+
+class RegistrationMail:
+    """The handler for every ``PlaceMessage`` kind; ``invites`` builds the calendar part."""
+
+    models: Sequence[type[Message]] = (
+        Confirmed,
+        Waitlisted,
+        Promoted,
+        Cancelled,
+        Reminder,
+        EventUpdated,
+        EventCancelled,
+        Broadcast,
+    )
+
+    def __init__(self, invites: InviteBuilder | None = registration_invite) -> None:
+        self.invites = invites
+
+    async def prepare(
+        self, session: AsyncSession, items: Sequence[Queued[Any]], context: SendContext
+    ) -> list[Prepared]:
+        messages: list[PlaceMessage] = [item.message for item in items]
+        event_ids = {m.event_id for m in messages}
+        registration_ids = {m.registration_id for m in messages} - {None}
+        events = {
+            e.id: e for e in await session.scalars(select(Event).where(Event.id.in_(event_ids)))
+        }
+        registrations = {
+            r.id: r
+            for r in await session.scalars(
+                select(Registration).where(Registration.id.in_(registration_ids))
+            )
+        }
+        prepared: list[Prepared] = []
+        for item, message in zip(items, messages, strict=True):
+            event = events.get(message.event_id)
+            registration = (
+                registrations.get(message.registration_id)
+                if message.registration_id is not None
+                else None
+            )
+            reason = _skip_reason(message, event, registration, context.now)
+            if reason is not None:
+                prepared.append(Skip(reason))
+            else:
+                prepared.append(partial(self._compose, item, event, registration, context))
+        return prepared
+
+    def _compose(
+        self,
+        item: Queued[PlaceMessage],
+        event: Event | None,
+        registration: Registration | None,
+        context: SendContext,
+    ) -> Any:
+        if event is None:
+            raise ComposeError("the event this message is about no longer exists")
+        outgoing = item.outgoing()
+        codes = registration.access_requirements if registration is not None else []
+        calendar = (
+            self.invites(outgoing, event, registration, context.base_url, context.mail_from)
+            if self.invites is not None
+            else None
+        )
+        return compose(
+            outgoing,
+            event=event,
+            mail_from=context.mail_from,
+            base_url=context.base_url,
+            access_requirements=[ACCESS_NEEDS.get(code, code) for code in codes],
+            access_details=registration.access_details if registration is not None else "",
+            calendar=calendar,
+        )

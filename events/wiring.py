@@ -1,0 +1,55 @@
+"""What the worker process runs, collected from the rooms: every message kind's handler
+(``message_registry``) and every periodic job (``JOBS``). Sits above the rooms, like
+``app.py`` and ``cli.py``; the worker itself (``events/mail/worker.py``) imports no room.
+
+Adding a mail kind: its ``MessageKind``, its model and handler in the room's
+``messages.py`` (a room that has none yet adds its handler to ``message_registry``), its
+templates. Adding a job: a ``jobs.Job`` in its room, listed in ``JOBS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events.alerts.messages import AlertMail
+from events.alerts.service import DIGEST_JOB
+from events.clock import Clock
+from events.config import Settings
+from events.db import Database
+from events.jobs import Job
+from events.mail.messages import Registry
+from events.mail.worker import Worker
+from events.organiser import throttle
+from events.privacy.messages import PrivacyMail
+from events.privacy.service import RETENTION_JOB
+from events.registration.invites import InviteBuilder, registration_invite
+from events.registration.messages import RegistrationMail
+from events.registration.reminders import JOB as REMINDER_JOB
+
+
+def message_registry(*, invites: InviteBuilder | None = registration_invite) -> Registry:
+    """Every kind's model and handler. ``invites`` builds registration emails' calendar part."""
+    return Registry([RegistrationMail(invites=invites), AlertMail(), PrivacyMail()])
+
+
+async def _throttle_clean_up(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    # Rate-limit and sign-in counters long out of their windows: housekeeping.
+    return await throttle.purge(session, clock, older_than=dt.timedelta(days=1))
+
+
+# The organiser room's counters (organiser/throttle.py may move to a shared layer).
+THROTTLE_JOB = Job(name="throttle_clean_up", run=_throttle_clean_up, every=dt.timedelta(hours=1))
+
+JOBS: Sequence[Job] = (REMINDER_JOB, DIGEST_JOB, RETENTION_JOB, THROTTLE_JOB)
+
+
+def worker(database: Database, clock: Clock, settings: Settings, **options: Any) -> Worker:
+    """The outbox worker with every room's handlers and jobs (``events worker``, and the
+    in-process worker of ``events serve``). ``options``: ``Worker``'s keyword arguments."""
+    options.setdefault("registry", message_registry())
+    options.setdefault("jobs", JOBS)
+    return Worker(database, clock, settings, **options)
