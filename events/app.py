@@ -22,7 +22,7 @@ from events.calendar.routes import routes as calendar_routes
 from events.catalog.presentation import availability_text, registration_state
 from events.catalog.routes import routes as catalog_routes
 from events.clock import Clock, SystemClock
-from events.config import Settings
+from events.config import Settings, load_settings
 from events.db import Database
 from events.organiser.routes import routes as organiser_routes
 from events.privacy.routes import routes as privacy_routes
@@ -37,6 +37,7 @@ from events.web.errors import EXCEPTION_HANDLERS
 from events.web.headers import SecurityHeaders
 from events.web.ratelimit import RateLimiter
 from events.web.templating import Renderer
+from events.wiring import worker as build_worker
 
 log = logging.getLogger("events")
 
@@ -119,8 +120,6 @@ async def _mail_worker(settings: Settings, database: Database, clock: Clock) -> 
     if not settings.runs_worker_in_process:
         yield
         return
-    from events.wiring import worker as build_worker
-
     stop = asyncio.Event()
     worker = build_worker(database, clock, settings)
     task = asyncio.create_task(worker.run(stop), name="events-mail-worker")
@@ -134,8 +133,6 @@ async def _mail_worker(settings: Settings, database: Database, clock: Clock) -> 
 
 def create_app_from_environment() -> Starlette:
     """The ASGI entry point for uvicorn (``events.app:create_app_from_environment``)."""
-    from events.config import load_settings
-
     settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -359,9 +359,9 @@ def privacy_erase(email: str, yes: bool) -> None:
 
 
 async def _erase(settings: Settings, email: str) -> Any:
+    from events.audit.service import SYSTEM
     from events.clock import SystemClock
     from events.db import Database, unit_of_work
-    from events.organiser.audit import SYSTEM
     from events.privacy import service
 
     database = Database.from_url(settings.database_url)

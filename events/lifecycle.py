@@ -7,7 +7,7 @@ turns the record into its effects, in the caller's transaction:
 - capacity: a new capacity is recounted under the event's lock and promotes the first
   people waiting (``registration.service.change_capacity``);
 - notices: a move of time, place or joining link on a published event emails every
-  confirmed registrant (``mail.notices.notify_event_updated``); a cancellation emails
+  confirmed registrant (``registration.notices.notify_event_updated``); a cancellation emails
   everyone confirmed or waiting (``notify_event_cancelled``);
 - alerts: a first publication queues the topic alerts (``alerts.service.on_event_published``);
 - the audit log: one row per operation (and per promotion), joining links never shown.
@@ -26,16 +26,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.alerts import service as alerts
+from events.audit import service as audit
+from events.audit.service import SYSTEM, Actor
 from events.catalog import lifecycle as catalog
 from events.catalog.fields import HIDDEN_IN_AUDIT, EventInput
 from events.catalog.lifecycle import EventChange, Operation
 from events.catalog.models import Event, EventStatus
 from events.clock import Clock
 from events.errors import Conflict, InvalidInput
-from events.mail import notices
-from events.organiser import audit
-from events.organiser.audit import SYSTEM, Actor
 from events.registration import capacity as places
+from events.registration import notices
 from events.registration import service as registrations
 from events.registration.models import Registration, RegistrationStatus
 

@@ -1,6 +1,7 @@
 """Imports every room's models so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from events.alerts import models as alerts_models
+from events.audit import models as audit_models
 from events.catalog import models as catalog_models
 from events.mail import models as mail_models
 from events.organiser import models as organiser_models
@@ -9,6 +10,7 @@ from events.registration import models as registration_models
 
 __all__ = [
     "alerts_models",
+    "audit_models",
     "catalog_models",
     "mail_models",
     "organiser_models",

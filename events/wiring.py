@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.alerts.messages import AlertMail
 from events.alerts.service import DIGEST_JOB
+from events.calendar.invites import registration_invite
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database
@@ -26,8 +27,7 @@ from events.mail.worker import Worker
 from events.organiser import throttle
 from events.privacy.messages import PrivacyMail
 from events.privacy.service import RETENTION_JOB
-from events.registration.invites import InviteBuilder, registration_invite
-from events.registration.messages import RegistrationMail
+from events.registration.messages import InviteBuilder, RegistrationMail
 from events.registration.reminders import JOB as REMINDER_JOB
 
 

@@ -20,11 +20,11 @@ from starlette.responses import Response
 from events import lifecycle
 from events.api import schemas
 from events.api.errors import BodyTooLarge, InvalidJson, UnsupportedMediaType
+from events.audit.service import Actor
 from events.catalog.fields import event_values, input_values
 from events.catalog.lifecycle import event_with_details
 from events.errors import InvalidInput
 from events.organiser import attendance
-from events.organiser.audit import Actor
 from events.organiser.bearer import ApiLoginRequired, api_organiser
 from events.organiser.console import managed_event_details
 from events.organiser.models import Organiser

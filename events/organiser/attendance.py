@@ -22,11 +22,11 @@ from typing import Literal
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.audit.service import Actor, record
 from events.catalog.models import Event
 from events.clock import Clock
 from events.errors import InvalidInput
 from events.mail.models import OutboxMessage
-from events.organiser.audit import Actor, record
 from events.registration.models import Registration, RegistrationStatus
 from events.registration.schemas import ACCESS_NEEDS, normalise_email
 

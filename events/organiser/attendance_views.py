@@ -16,15 +16,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from events.audit.service import Actor
 from events.errors import InvalidInput, NotFound
-from events.mail.notices import broadcast
 from events.organiser import attendance, exports
-from events.organiser.audit import Actor
 from events.organiser.models import Organiser
 from events.organiser.permissions import managed_event
 from events.organiser.web import console_page, render
 from events.registration import service as registration_service
 from events.registration.errors import RegistrationMissing, RegistrationRefused
+from events.registration.notices import broadcast
 from events.registration.schemas import RegistrationInput
 from events.web.context import app_context
 from events.web.csrf import csrf_of

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.audit.models import AuditEntry
 from events.catalog.models import Event, EventStatus
 from events.catalog.queries import event_load_options
 from events.organiser.errors import EventNotManaged
-from events.organiser.models import AuditEntry, Organiser
+from events.organiser.models import Organiser
 from events.organiser.permissions import manageable
 from events.registration.models import Registration, RegistrationStatus
 

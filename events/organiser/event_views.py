@@ -18,12 +18,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from events import lifecycle
+from events.audit.service import Actor
 from events.catalog import queries
 from events.catalog.models import EventFormat, EventKind, EventStatus
 from events.errors import Conflict, Forbidden, InvalidInput, NotFound
 from events.organiser import console, groupings
 from events.organiser import sharing as shares
-from events.organiser.audit import Actor
 from events.organiser.event_forms import (
     CATALOGUE_FIELDS,
     CATALOGUE_NOUNS,

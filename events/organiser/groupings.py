@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.audit import service as audit
+from events.audit.service import Actor
 from events.catalog.errors import PartnerNotFound
 from events.catalog.models import Campaign, Partner, Series, Topic
 from events.catalog.slugs import slugify, unique_slug
 from events.clock import Clock
 from events.errors import Forbidden, InvalidInput
-from events.organiser import audit
-from events.organiser.audit import Actor
 from events.organiser.models import Organiser
 
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.audit import service as audit
+from events.audit.service import Actor
 from events.catalog.models import Event
 from events.clock import Clock
 from events.errors import Forbidden, InvalidInput
-from events.organiser import audit
-from events.organiser.audit import Actor
 from events.organiser.models import Organiser, event_shares
 
 

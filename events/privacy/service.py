@@ -22,6 +22,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.alerts.models import SubscriptionStatus, TopicSubscription
+from events.audit import service as audit
+from events.audit.models import AuditEntry
 from events.catalog.models import Event, EventStatus
 from events.clock import Clock
 from events.config import Settings
@@ -31,8 +33,6 @@ from events.mail.kinds import MessageKind
 from events.mail.messages import REMOVED
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
-from events.organiser import audit
-from events.organiser.models import AuditEntry
 from events.privacy.messages import SubjectAccess
 from events.privacy.models import PrivacyRequest
 from events.privacy.queries import HeldRegistration, SubjectReport, subject_report

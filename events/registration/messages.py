@@ -13,7 +13,7 @@ cancellation included: it removes the calendar entry).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -22,15 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.models import Event, EventStatus
-from events.mail.compose import ComposeError, compose
+from events.mail.compose import CalendarPart, ComposeError, Outgoing, compose
 from events.mail.kinds import MessageKind
 from events.mail.messages import Message, Prepared, Queued, SendContext, Skip
-from events.registration.invites import InviteBuilder, registration_invite
 from events.registration.models import Registration, RegistrationStatus
 from events.registration.schemas import ACCESS_NEEDS
 
 # Stored as ``datetime.isoformat()`` (rows queued before the models kept that shape).
 IsoDateTime = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str)]
+
+# The calendar hook: (row, event, registration, base_url, mail_from) -> the invite part. The
+# calendar room provides it (calendar/invites.py); events/wiring.py plugs it in, so this room
+# never imports the calendar room (which reads registrations for its private feeds).
+InviteBuilder = Callable[[Outgoing, Event, Registration | None, str, str], CalendarPart | None]
 
 
 class PlaceMessage(Message):
@@ -147,7 +151,7 @@ class RegistrationMail:
         Broadcast,
     )
 
-    def __init__(self, invites: InviteBuilder | None = registration_invite) -> None:
+    def __init__(self, invites: InviteBuilder | None = None) -> None:
         self.invites = invites
 
     async def prepare(

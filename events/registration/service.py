@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.audit.service import MEMBER, SYSTEM, Actor, record
 from events.catalog.errors import EventNotFound, SeriesNotFound
 from events.catalog.models import Event, EventStatus, Series
 from events.catalog.presentation import RegistrationState, registration_state
@@ -30,7 +31,6 @@ from events.catalog.queries import bookable_series_sessions
 from events.clock import Clock
 from events.errors import Conflict
 from events.mail.outbox import enqueue
-from events.organiser.audit import MEMBER, SYSTEM, Actor, record
 from events.registration import capacity, tokens
 from events.registration.errors import (
     AlreadyCancelled,

@@ -10,11 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from events.audit.models import ActorKind, AuditEntry
 from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.organiser import auth
-from events.organiser.models import ActorKind, ApiToken, AuditEntry, Organiser, OrganiserRole
+from events.organiser.models import ApiToken, Organiser, OrganiserRole
 from events.registration.models import RegistrationStatus
 from tests.api.test_openapi import fetch_document, resolve
 from tests.factories import TEST_SECRET, Factory, register

@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from events.app import create_app
+from events.audit.service import SYSTEM
 from events.catalog.fields import EventInput
 from events.catalog.lifecycle import event_with_details
 from events.catalog.models import Event
@@ -21,7 +22,6 @@ from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
 from events.lifecycle import update_event
-from events.organiser.audit import SYSTEM
 from events.registration.tokens import LinkSet
 from tests.calendar.helpers import both_parsers_agree, unfolded_lines
 from tests.factories import Factory, register

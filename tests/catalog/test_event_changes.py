@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from events import lifecycle as service
+from events.audit.models import ActorKind, AuditEntry
+from events.audit.service import SYSTEM, Actor
 from events.catalog.fields import EventInput
 from events.catalog.lifecycle import event_with_details
 from events.catalog.models import Event, EventFormat, EventStatus
 from events.db import Database, unit_of_work
 from events.errors import Conflict, InvalidInput
-from events.organiser.audit import SYSTEM, Actor
-from events.organiser.models import ActorKind, AuditEntry
 from events.registration import service as registrations
 from events.registration.errors import EventFull
 from events.registration.models import RegistrationStatus

@@ -12,6 +12,7 @@ import pytest
 
 from events import lifecycle
 from events.api import schemas
+from events.audit.service import SYSTEM
 from events.catalog.fields import (
     EDITABLE,
     NEVER_EMPTY,
@@ -25,7 +26,6 @@ from events.catalog.models import Event, EventFormat, EventKind
 from events.db import Database, unit_of_work
 from events.errors import InvalidInput
 from events.organiser import event_forms
-from events.organiser.audit import SYSTEM
 from tests.factories import Factory
 
 # Where the organisers' view of an event (the write API's answer) shows each field.

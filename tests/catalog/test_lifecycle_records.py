@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from events.audit.models import AuditEntry
 from events.catalog import lifecycle
 from events.catalog.fields import EventInput, event_values, input_values
 from events.catalog.lifecycle import EventChange, FieldChange, Operation
@@ -18,7 +19,6 @@ from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.errors import Conflict
 from events.mail.models import OutboxMessage
-from events.organiser.models import AuditEntry
 from tests.factories import Factory
 
 

@@ -10,8 +10,6 @@ import pytest
 
 MAIL = Path(__file__).resolve().parents[2] / "events" / "mail"
 ROOMS = ("alerts", "catalog", "organiser", "privacy", "registration", "calendar", "api")
-# A re-export kept while the catalogue's effects module moves to events.registration.notices.
-SHIMS = {"notices.py"}
 
 
 def _imported(path: Path) -> set[str]:
@@ -25,9 +23,7 @@ def _imported(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in sorted(MAIL.glob("*.py")) if p.name not in SHIMS], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", sorted(MAIL.glob("*.py")), ids=lambda p: p.name)
 def test_mail_imports_no_room(path: Path) -> None:
     rooms = {
         name

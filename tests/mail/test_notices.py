@@ -10,7 +10,7 @@ from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
 from events.lifecycle import cancel_event
-from events.mail import notices
+from events.registration import notices
 from events.web.templating import when
 from tests.factories import Factory, register
 from tests.mail.conftest import SmtpServer

@@ -136,8 +136,8 @@ async def test_the_worker_logs_no_addresses(
 async def test_erasures_cancellation_notice_keeps_nothing_once_sent_and_is_never_listed(
     database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
 ) -> None:
+    from events.audit.service import MEMBER
     from events.organiser import attendance
-    from events.organiser.audit import MEMBER
     from events.privacy.service import REMOVED
 
     event = await make.event("SEND webinar", starts_at=clock.now() + dt.timedelta(days=3))

@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from events.audit.models import ActorKind, AuditEntry
+from events.audit.service import Actor
 from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.organiser import attendance
-from events.organiser.audit import Actor
-from events.organiser.models import ActorKind, AuditEntry, Organiser
+from events.organiser.models import Organiser
 from events.registration import service
 from events.registration.errors import (
     EventFull,

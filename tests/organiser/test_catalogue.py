@@ -6,9 +6,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from events.audit.models import AuditEntry
 from events.catalog.models import Campaign, Series, Topic
 from events.db import Database
-from events.organiser.models import AuditEntry, Organiser
+from events.organiser.models import Organiser
 from tests.factories import Factory
 from tests.registration.helpers import csrf_token
 

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from events.audit.models import AuditEntry
 from events.catalog.models import Event, EventStatus
 from events.clock import FrozenClock
 from events.db import Database
 from events.organiser import event_forms
-from events.organiser.models import AuditEntry, Organiser, event_shares
+from events.organiser.models import Organiser, event_shares
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event, sign_in
 from tests.registration.helpers import csrf_token, outbox

@@ -10,12 +10,12 @@ import re
 import httpx
 import pytest
 
+from events.audit.service import Actor
 from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.errors import InvalidInput
 from events.organiser import attendance
-from events.organiser.audit import Actor
 from events.organiser.models import Organiser
 from events.registration.models import RegistrationStatus
 from tests.factories import Factory, register

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
+from events.audit.models import AuditEntry
 from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.db import Database
 from events.mail.models import OutboxMessage
-from events.organiser.models import AuditEntry, Organiser, OrganiserRole
+from events.organiser.models import Organiser, OrganiserRole
 from tests.factories import Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event
 from tests.organiser.test_attendance import signed_in_client

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from events.alerts.models import AlertFrequency, SubscriptionStatus, TopicSubscription
+from events.audit.models import AuditEntry
+from events.audit.service import SYSTEM as SYSTEM_
 from events.db import unit_of_work
 from events.mail.models import OutboxMessage, OutboxStatus
-from events.organiser.audit import SYSTEM as SYSTEM_
-from events.organiser.models import AuditEntry
 from events.privacy import service
 from events.privacy.models import PrivacyRequest
 from events.registration import service as registration_service
@@ -235,7 +235,7 @@ async def _cancelled_entries(make: Factory, registration_id: int) -> list[AuditE
 async def test_member_organiser_and_erasure_cancel_by_one_rule_each_with_its_audit_row(
     make: Factory,
 ) -> None:
-    from events.organiser.audit import SYSTEM
+    from events.audit.service import SYSTEM
 
     event = await make.event(capacity=3)
     for email in ("member@example.org", "organiser@example.org", "erased@example.org"):

@@ -17,7 +17,6 @@ invite "from" its own attendee): the event's organiser, else the sender address.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from email.utils import parseaddr
 
@@ -25,9 +24,6 @@ from events.calendar.builders import Attendee, EventView, invite
 from events.catalog.models import Event
 from events.mail.compose import CONFIRMED_KINDS, CalendarPart, Outgoing, holds_place, links
 from events.registration.models import Registration, RegistrationStatus
-
-InviteBuilder = Callable[[Outgoing, Event, Registration | None, str, str], CalendarPart | None]
-"""The calendar hook: (row, event, registration, base_url, mail_from) -> the invite part."""
 
 
 def organizer_address(event: Event, recipient: str, mail_from: str) -> str:
@@ -49,7 +45,7 @@ def registration_invite(
     base_url: str,
     mail_from: str,
 ) -> CalendarPart | None:
-    """The ``InviteBuilder`` used by default."""
+    """The ``InviteBuilder`` (registration.messages) the worker uses: wired in events/wiring.py."""
     still_confirmed = registration is None or registration.status == RegistrationStatus.confirmed
     if outgoing.kind in CONFIRMED_KINDS:
         method, sequence = "REQUEST", None

@@ -10,12 +10,20 @@ import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.audit.models import ActorKind, AuditEntry
 from events.clock import Clock
-from events.organiser.models import ActorKind, AuditEntry, Organiser
+
+
+class Person(Protocol):
+    """Who acted, as the log needs them: an organiser account (kept structural, so this low
+    room never imports the organiser room)."""
+
+    id: int
+    email: str
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,7 @@ class Actor:
     label: str = ""
 
     @classmethod
-    def of(cls, organiser: Organiser, *, via_api: bool = False) -> Actor:
+    def of(cls, organiser: Person, *, via_api: bool = False) -> Actor:
         return cls(
             ActorKind.api if via_api else ActorKind.organiser,
             organiser_id=organiser.id,
