@@ -73,6 +73,8 @@ COMMITTING: tuple[str, ...] = (
     "tests/mail/test_running.py",
     "tests/mail/test_worker.py::test_each_message_is_sent_once_by_concurrent_workers",
     "tests/mail/test_worker.py::test_duplicates_are_visible_when_workers_do_not_claim",
+    # Apps and workers in other processes sharing the database.
+    "tests/scale/",
 )
 
 
