@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from sqlalchemy import DateTime, Enum, Integer, MetaData, String, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -143,8 +144,22 @@ class Database:
     """One engine and the two session factories built on it: ``reader`` for read-only work,
     ``writer`` for work that changes rows (``BEGIN IMMEDIATE`` on SQLite)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
         self.engine = engine
+        if bind is not None:
+            # Tests only: every session joins the transaction the test holds open on ``bind``
+            # through a SAVEPOINT, so a unit of work's commit releases its savepoint and the
+            # test rolls everything back at its end (SQLAlchemy's "joining a Session into an
+            # external transaction" recipe). SQLite needs no driver fix for this: the engine
+            # already issues BEGIN itself (see _configure_sqlite).
+            joined = async_sessionmaker(
+                bind,
+                expire_on_commit=False,
+                autoflush=False,
+                join_transaction_mode="create_savepoint",
+            )
+            self.reader = self.writer = joined
+            return
         write_engine = engine.execution_options(sqlite_begin_immediate=True)
         self.reader = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self.writer = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)

@@ -4,9 +4,19 @@ Every test that asks for ``database`` (or anything built on it: ``app``, ``clien
 ``make``) runs twice, on SQLite and on PostgreSQL. PostgreSQL tests skip when no server
 answers, except under ``CI=true``, where they fail.
 
-Isolation: writes commit for real (so concurrency tests see real transactions). SQLite gets
-a fresh copy of a migrated template file per test; PostgreSQL deletes every row a test
-wrote (reference tables excepted) after it.
+Isolation, two ways (tests/isolation.py):
+- most tests run inside one transaction on one connection that is rolled back at their end;
+  the app's units of work commit to SAVEPOINTs inside it. After each such test the suite
+  checks the database is empty and fails the test if it is not (something committed past
+  the rollback: mark it ``committing``);
+- tests that need real commits are marked ``committing`` (COMMITTING below, the marker, or
+  asking for ``database_url`` without ``database``). On SQLite they get a fresh copy of a
+  migrated template file; on PostgreSQL every row they wrote is deleted after them.
+
+PostgreSQL database: ``EVENTS_TEST_PG_URL`` names one (its name must end in ``_test``); the
+suite migrates it to head, uses it and leaves it empty, and drops it only if it had to
+create it. Without the variable the suite creates ``events_<unique>_test`` and drops it at
+the end. Under pytest-xdist each worker gets a database of its own, named after the worker.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,20 +40,42 @@ from events import schema
 from events.app import create_app
 from events.clock import FrozenClock
 from events.config import Settings
-from events.db import Base, Database
+from events.db import Database, make_engine
 from tests.factories import Factory
+from tests.isolation import delete_all_rows, joined_database, tables_with_rows
 
 PG_ADMIN_URL = os.environ.get(
     "EVENTS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEST_URL = os.environ.get(
-    "EVENTS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/events_test"
-)
-REFERENCE_TABLES = {"regions", "access_provisions"}
+PG_TEST_URL = os.environ.get("EVENTS_TEST_PG_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 # A Monday in early March 2026, 10:00 UTC: British clocks go forward on 29 March.
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+
+# Tests that need real commits, by node id prefix (a file, or file::test). Found by running
+# the suite with every test rolled back: each of these failed that way. Why, per entry:
+COMMITTING: tuple[str, ...] = (
+    # Simultaneous sessions or clients under asyncio.gather: each must be a connection of its
+    # own, and the guard under test is the database's (locks, conditional updates).
+    "tests/registration/test_capacity_concurrency.py",
+    "tests/catalog/test_event_changes.py::test_simultaneous_reschedules_each_raise_the_sequence",
+    "tests/catalog/test_event_changes.py::test_raising_capacity_during_a_rush_never_overfills",
+    "tests/calendar/test_kept_feeds.py::test_concurrent_first_requests_share_one_build",
+    "tests/organiser/test_accounts.py::test_concurrent_failures_are_all_counted",
+    "tests/organiser/test_attendance.py::test_organisers_confirming_at_once_never_exceed_capacity",
+    "tests/organiser/test_attendance.py::test_confirm_race_is_visible_when_the_guard_is_disabled",
+    "tests/organiser/test_attendance.py::test_the_same_person_added_twice_at_once_gets_one",
+    # Several mail workers at once, a worker killed mid-batch, the worker of a real server.
+    "tests/mail/test_crash_safety.py",
+    "tests/mail/test_reminders.py::test_concurrent_schedulers_queue_each_reminder_once",
+    "tests/mail/test_running.py",
+    "tests/mail/test_worker.py::test_each_message_is_sent_once_by_concurrent_workers",
+    "tests/mail/test_worker.py::test_duplicates_are_visible_when_workers_do_not_claim",
+    # Apps and workers in other processes sharing the database.
+    "tests/scale/",
+)
 
 
 def _refuse_non_test_database(url: str) -> None:
@@ -73,6 +106,44 @@ def _pg_reachable() -> str | None:
     return None
 
 
+def _pg_test_url() -> str:
+    """This run's database: EVENTS_TEST_PG_URL's, or a new unique name; per xdist worker."""
+    if PG_TEST_URL:
+        _refuse_non_test_database(PG_TEST_URL)
+        url = make_url(PG_TEST_URL)
+    else:
+        url = make_url(PG_ADMIN_URL).set(database=f"events_{secrets.token_hex(4)}_test")
+    if XDIST_WORKER:
+        stem = (url.database or "").removesuffix("_test")
+        url = url.set(database=f"{stem}_{XDIST_WORKER}_test")
+    return url.render_as_string(hide_password=False)
+
+
+async def _admin(sql: str, *args: object) -> object:
+    import asyncpg
+
+    admin = make_url(PG_ADMIN_URL)
+    conn = await asyncpg.connect(
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username,
+        password=admin.password,
+        database=admin.database,
+    )
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def _wipe(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        await delete_all_rows(engine)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("db") / "template_test.sqlite3"
@@ -81,44 +152,55 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def sqlite_shared(sqlite_template: Path) -> Path:
+    """The one SQLite file every rolled-back test runs in (it stays empty)."""
+    path = sqlite_template.with_name("shared_test.sqlite3")
+    shutil.copyfile(sqlite_template, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
     problem = _pg_reachable()
     if problem is not None:
         message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({problem})"
         if IN_CI:
             pytest.fail(message + "; under CI=true PostgreSQL tests are mandatory")
         pytest.skip(message)
-    _refuse_non_test_database(PG_TEST_URL)
-    import asyncpg
+    url = _pg_test_url()
+    _refuse_non_test_database(url)
+    name = make_url(url).database
+    exists = asyncio.run(_admin("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    created = not exists
+    if created:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        schema.upgrade(url)
+        if not created:
+            asyncio.run(_wipe(url))  # a database we were given may hold an earlier run's rows
+        yield url
+    finally:
+        if created:
+            # Only ever a database this run created; FORCE ends connections left behind by
+            # subprocesses (CLI, scale tests).
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            asyncio.run(_wipe(url))
 
-    async def recreate() -> None:
-        admin = make_url(PG_ADMIN_URL)
-        name = make_url(PG_TEST_URL).database
-        conn = await asyncpg.connect(
-            host=admin.host, port=admin.port or 5432, user=admin.username, database=admin.database
-        )
-        try:
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
 
-    asyncio.run(recreate())
-    schema.upgrade(PG_TEST_URL)
-    return PG_TEST_URL
+def _committing(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("committing") is not None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "events_test.sqlite3"
-        shutil.copyfile(template, path)
+        if _committing(request):
+            template: Path = request.getfixturevalue("sqlite_template")
+            path = tmp_path / "events_test.sqlite3"
+            shutil.copyfile(template, path)
+        else:
+            path = request.getfixturevalue("sqlite_shared")
         url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_url")
@@ -126,22 +208,34 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-async def _delete_all_rows(database: Database) -> None:
-    async with database.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in REFERENCE_TABLES:
-                await conn.execute(table.delete())
-
-
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database.from_url(database_url)
+async def database(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    if _committing(request):
+        db = Database.from_url(database_url)
+        try:
+            yield db
+        finally:
+            if db.engine.dialect.name == "postgresql":
+                await delete_all_rows(db.engine)
+            await db.dispose()
+        return
+    engine = make_engine(database_url, pool_size=1)
     try:
-        yield db
+        async with engine.connect() as connection:
+            outer = await connection.begin()
+            try:
+                yield joined_database(connection, engine)
+            finally:
+                await outer.rollback()
+        leftovers = await tables_with_rows(engine)
+        if leftovers:
+            await delete_all_rows(engine)
+            pytest.fail(
+                f"rows committed past the test's transaction in {', '.join(leftovers)}: "
+                "a test that needs real commits belongs in COMMITTING (tests/conftest.py)"
+            )
     finally:
-        if db.engine.dialect.name == "postgresql":
-            await _delete_all_rows(db)
-        await db.dispose()
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -183,6 +277,11 @@ def anyio_backend() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        own_engine = "database_url" in names and "database" not in names
+        if own_engine or item.nodeid.startswith(COMMITTING):
+            item.add_marker(pytest.mark.committing)
     # Keep PostgreSQL runs together so the session-scoped server set-up happens once.
     items.sort(key=lambda item: "postgres" in item.keywords)
 
