@@ -1,4 +1,5 @@
-"""Factory helpers: build rows through the services, each call in its own committed unit."""
+"""Factory helpers: build rows through the services, each call in its own unit of work
+(committed for real in a committing test, else to a savepoint in the test's transaction)."""
 
 from __future__ import annotations
 
