@@ -2,6 +2,7 @@
 
 from events.alerts import models as alerts_models
 from events.catalog import models as catalog_models
+from events.kit import models as kit_models
 from events.mail import models as mail_models
 from events.organiser import models as organiser_models
 from events.privacy import models as privacy_models
@@ -10,6 +11,7 @@ from events.registration import models as registration_models
 __all__ = [
     "alerts_models",
     "catalog_models",
+    "kit_models",
     "mail_models",
     "organiser_models",
     "privacy_models",
