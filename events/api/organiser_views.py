@@ -11,7 +11,6 @@ Answers are never cached (``Cache-Control: no-store``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events.api import schemas
-from events.api.errors import BodyTooLarge, InvalidJson, UnsupportedMediaType
 from events.catalog import service as catalog
 from events.errors import InvalidInput
 from events.organiser import attendance
@@ -32,6 +30,7 @@ from events.registration.models import RegistrationStatus
 from events.registration.schemas import RegistrationInput
 from events.web.context import app_context
 from events.web.errors import error_response
+from events.web.json_body import json_body
 from events.web.uow import unit_of_work
 
 MAX_BODY = 256 * 1024
@@ -69,16 +68,7 @@ def _json(body: bytes, status: int = 200) -> Response:
 
 
 async def _payload(request: Request) -> object:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType()
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BodyTooLarge()
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise InvalidJson() from None
+    return await json_body(request, max_bytes=MAX_BODY)
 
 
 def _event_input(

@@ -28,6 +28,7 @@ from events.web.context import app_context
 from events.web.ids import id_param
 from events.web.ratelimit import client_address
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 LOGIN_FIELDS = ("email", "password")
 
@@ -134,7 +135,9 @@ async def logout(request: Request) -> Response:
         await accounts.logout(
             session, context.clock, token=session_token(request), secret=context.settings.secret()
         )
-    response = RedirectResponse("/organiser/login", status_code=303, headers=PRIVATE_HEADERS)
+    response = RedirectResponse(
+        path_for(request, "organiser:login"), status_code=303, headers=PRIVATE_HEADERS
+    )
     clear_session_cookie(response)
     return response
 
@@ -206,7 +209,9 @@ async def password_page(request: Request, organiser: Organiser) -> Response:
     except InvalidInput as exc:
         return _password_page(request, errors=exc.fields, status_code=422)
     response = RedirectResponse(
-        "/organiser/account?changed=password", status_code=303, headers=PRIVATE_HEADERS
+        path_for(request, "organiser:account", query={"changed": "password"}),
+        status_code=303,
+        headers=PRIVATE_HEADERS,
     )
     set_session_cookie(request, response, started.token)
     return response
@@ -267,7 +272,9 @@ async def revoke_token(request: Request, organiser: Organiser) -> Response:
             session, context.clock, organiser, token_id=request.path_params["token_id"]
         )
     return RedirectResponse(
-        "/organiser/account/tokens?revoked=1", status_code=303, headers=PRIVATE_HEADERS
+        path_for(request, "organiser:tokens", query={"revoked": 1}),
+        status_code=303,
+        headers=PRIVATE_HEADERS,
     )
 
 

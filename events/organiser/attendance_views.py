@@ -30,6 +30,7 @@ from events.registration.schemas import RegistrationInput
 from events.web.context import app_context
 from events.web.ids import id_param
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 BASE = "/organiser/events/{slug}"
 ACTIONS = {
@@ -65,9 +66,10 @@ def _notice(request: Request) -> str:
 
 
 def _back(request: Request, slug: str, done: str, n: int | None = None, page: str = "") -> Response:
-    target = f"/organiser/events/{slug}/{page or 'registrations'}?done={done}"
+    query: dict[str, object] = {"done": done}
     if n is not None:
-        target += f"&n={n}"
+        query["n"] = n
+    target = path_for(request, f"organiser:{page or 'registrations'}", query=query, slug=slug)
     return RedirectResponse(target, status_code=303)
 
 

@@ -41,6 +41,7 @@ from events.organiser.models import Organiser
 from events.organiser.web import console_page, render
 from events.web.context import app_context
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 PER_PAGE = 25
 WHEN_CHOICES = {"upcoming": "Upcoming", "past": "Past", "all": "All dates"}
@@ -59,8 +60,8 @@ def _now(request: Request) -> dt.datetime:
     return app_context(request).clock.now()
 
 
-def _event_url(slug: str, page: str = "") -> str:
-    return f"/organiser/events/{slug}" + (f"/{page}" if page else "")
+def _event_url(request: Request, slug: str, page: str = "") -> str:
+    return path_for(request, "organiser:event" + (f"_{page}" if page else ""), slug=slug)
 
 
 # Events list ------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ async def new_event(request: Request, organiser: Organiser) -> Response:
         return await _form_page(
             request, values=parsed.values, errors=form_errors(invalid.fields), status_code=422
         )
-    return RedirectResponse(_event_url(slug) + "?done=created", status_code=303)
+    return RedirectResponse(_event_url(request, slug) + "?done=created", status_code=303)
 
 
 @console_page
@@ -216,7 +217,7 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
             status_code=409 if problem else 422,
         )
     return RedirectResponse(
-        _event_url(new_slug) + f"?done=saved&emailed={emailed}", status_code=303
+        _event_url(request, new_slug) + f"?done=saved&emailed={emailed}", status_code=303
     )
 
 
@@ -294,7 +295,7 @@ async def _status_change(request: Request, organiser: Organiser, action: str) ->
     except Conflict as refused:
         return await _overview(request, organiser, slug, problem=refused.message, status_code=409)
     done = "published" if action == "publish" else "unpublished"
-    return RedirectResponse(_event_url(slug) + f"?done={done}", status_code=303)
+    return RedirectResponse(_event_url(request, slug) + f"?done={done}", status_code=303)
 
 
 @console_page
@@ -320,7 +321,7 @@ async def cancel(request: Request, organiser: Organiser) -> Response:
             actor=Actor.of(organiser),
             secret=_secret(request),
         )
-    return RedirectResponse(_event_url(slug) + "?done=cancelled", status_code=303)
+    return RedirectResponse(_event_url(request, slug) + "?done=cancelled", status_code=303)
 
 
 @console_page
@@ -348,7 +349,7 @@ async def duplicate(request: Request, organiser: Organiser) -> Response:
             except InvalidInput as invalid:
                 errors = {"starts_on": next(iter(invalid.fields.values()), invalid.message)}
             else:
-                return RedirectResponse(_event_url(copy_slug) + "?done=duplicated", 303)
+                return RedirectResponse(_event_url(request, copy_slug) + "?done=duplicated", 303)
     async with unit_of_work(request) as session:
         event = await catalog.managed_event_details(session, organiser, slug)
     return render(
@@ -395,7 +396,7 @@ async def sharing(request: Request, organiser: Organiser) -> Response:
         except Forbidden as refused:
             problem = refused.message
         else:
-            return RedirectResponse(_event_url(slug, "sharing") + f"?done={done}", 303)
+            return RedirectResponse(_event_url(request, slug, "sharing") + f"?done={done}", 303)
     async with unit_of_work(request) as session:
         event = await catalog.managed_event_details(session, organiser, slug)
         shared = await catalog.shared_with(session, event)
@@ -531,7 +532,9 @@ async def catalogue_item(request: Request, organiser: Organiser) -> Response:
         except Forbidden as refused:
             problem = refused.message
         else:
-            return RedirectResponse(f"/organiser/catalogue?done={kind}", status_code=303)
+            return RedirectResponse(
+                path_for(request, "organiser:catalogue", query={"done": kind}), status_code=303
+            )
     return await _catalogue_form(
         request,
         organiser,

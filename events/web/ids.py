@@ -32,10 +32,11 @@ class IdConvertor(Convertor[int]):
     def convert(self, value: str) -> int:
         return int(value)
 
-    def to_string(self, value: int) -> str:
-        if not valid_id(value):
+    def to_string(self, value: int | str) -> str:
+        number = int(value)  # the templates' url() hands every parameter over as text
+        if not valid_id(number):
             raise ValueError(f"not a row id: {value!r}")
-        return str(value)
+        return str(number)
 
 
 register_url_convertor("id", IdConvertor())
