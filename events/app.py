@@ -37,6 +37,7 @@ from events.web.csrf import Csrf
 from events.web.csrf_guard import CsrfMiddleware, exempt_routes
 from events.web.errors import EXCEPTION_HANDLERS
 from events.web.headers import SecurityHeaders
+from events.web.options import AllowedMethods
 from events.web.templating import Renderer
 
 log = logging.getLogger("events")
@@ -123,6 +124,7 @@ def create_app(
         session_cookie=SESSION_COOKIE,
         exempt_views=exempt_routes(routes),
     )
+    app.add_middleware(AllowedMethods, routes=routes)
     app.add_middleware(SecurityHeaders, https=https)
     return app
 

@@ -161,9 +161,9 @@ def _listing(request: Request) -> tuple[attendance.ListingFilters, int]:
     query = request.query_params
     errors: dict[str, str] = {}
     statuses = {s.value for s in RegistrationStatus}
-    if query.get("status", "") and query["status"] not in statuses:
+    if "status" in query and query["status"] not in statuses:
         errors["status"] = "Use one of: " + ", ".join(sorted(statuses)) + "."
-    if query.get("attended", "") and query["attended"] not in {"yes", "no"}:
+    if "attended" in query and query["attended"] not in {"yes", "no"}:
         errors["attended"] = "Use yes or no."
     page = query.get("page", "1")
     if not (page.isdigit() and 0 < len(page) < 7 and int(page) >= 1):
@@ -171,7 +171,7 @@ def _listing(request: Request) -> tuple[attendance.ListingFilters, int]:
     if query.get("sort", "date") not in attendance.SORTS:
         errors["sort"] = "Use one of: " + ", ".join(attendance.SORTS) + "."
     per_page = query.get("per_page", str(PER_PAGE))
-    if not (per_page.isdigit() and 1 <= int(per_page[:4]) <= MAX_PER_PAGE):
+    if not (per_page.isdigit() and len(per_page) < 7 and 1 <= int(per_page) <= MAX_PER_PAGE):
         errors["per_page"] = f"Use a number from 1 to {MAX_PER_PAGE}."
     if len(query.get("q", "")) > 200:
         errors["q"] = "Use at most 200 characters."

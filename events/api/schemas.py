@@ -665,6 +665,7 @@ _REQUIRED = frozenset(
     | {"venue_address", "town", "postcode", "joining_url", "access", "access_notes"}
     | {"organiser_name", "organiser_email", "topics", "reminder_offsets"}
 )
+NOT_NULLABLE = _REQUIRED  # documented as such by api/openapi.py
 InputModel = TypeVar("InputModel", bound=BaseModel)
 
 
