@@ -19,6 +19,7 @@ from events.db import Database
 from events.organiser.models import Organiser
 from events.web.csrf import EXEMPT_ATTRIBUTE
 from events.web.csrf_guard import EXEMPT_PREFIXES, UNSAFE
+from events.web.ids import IdConvertor
 from tests.factories import Factory
 from tests.organiser.helpers import PASSWORD, give_event, new_organiser, sign_in
 from tests.registration.helpers import csrf_token
@@ -39,7 +40,7 @@ def unsafe_routes(
             if bool(getattr(route.endpoint, EXEMPT_ATTRIBUTE, None)) != marked:
                 continue
             values = {
-                name: "1" if isinstance(convertor, IntegerConvertor) else "x"
+                name: "1" if isinstance(convertor, (IntegerConvertor, IdConvertor)) else "x"
                 for name, convertor in route.param_convertors.items()
             }
             path = prefix + route.path_format.format(**values)
