@@ -16,15 +16,16 @@ from starlette.staticfiles import StaticFiles
 import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
 from events.alerts.routes import routes as alerts_routes
 from events.api.routes import routes as api_routes
-from events.calendar import cache as calendar_cache
-from events.calendar.cache import KeptFeeds
+from events.calendar.cache import CalendarCache, KeptFeeds
 from events.calendar.routes import routes as calendar_routes
 from events.catalog.presentation import availability_text, registration_state
 from events.catalog.routes import routes as catalog_routes
 from events.clock import Clock, SystemClock
 from events.config import Settings, load_settings
 from events.db import Database
+from events.kit.throttle import RateLimiter
 from events.organiser.routes import routes as organiser_routes
+from events.organiser.web import COOKIE_NAME as SESSION_COOKIE
 from events.privacy.routes import routes as privacy_routes
 from events.registration.api import routes as registration_api_routes
 from events.registration.routes import routes as registration_routes
@@ -32,10 +33,11 @@ from events.registration.schemas import CHOICES as REGISTRATION_CHOICES
 from events.resources import static_dir
 from events.web.cache import CachedPages, CachedResponse, PageCache
 from events.web.context import AppContext
-from events.web.csrf import Csrf, CsrfMiddleware
+from events.web.csrf import Csrf
+from events.web.csrf_guard import CsrfMiddleware, exempt_routes
 from events.web.errors import EXCEPTION_HANDLERS
 from events.web.headers import SecurityHeaders
-from events.web.ratelimit import RateLimiter
+from events.web.options import AllowedMethods
 from events.web.templating import Renderer
 from events.wiring import worker as build_worker
 
@@ -91,25 +93,40 @@ def create_app(
         }
     )
     cache: PageCache[CachedResponse] = PageCache(settings.page_cache_seconds)
-    app.state.context = AppContext(
+    the_clock = clock or SystemClock()
+    context = AppContext(
         settings=settings,
         database=database,
-        clock=clock or SystemClock(),
+        clock=the_clock,
         renderer=renderer,
         cache=cache,
+        csrf=csrf,
+        rate_limiter=RateLimiter(
+            enabled=settings.rate_limit_enabled,
+            window_seconds=settings.rate_limit_window_seconds,
+            database=database,
+            clock=the_clock,
+        ),
     )
-    app.state.csrf = csrf
-    app.state.rate_limiter = RateLimiter.from_settings(
-        settings, app.state.context.database, app.state.context.clock
-    )
+    feeds = CalendarCache(settings.page_cache_seconds, cache)
+    context.add(feeds)
+    app.state.context = context
+    https = settings.base_url.startswith("https://")
     # Innermost: a cached page is answered before routing, then CSRF and headers apply.
     app.add_middleware(CachedPages, cache=cache)
     # As innermost: a kept calendar feed (or its 304) is answered before routing.
+    app.add_middleware(KeptFeeds, cache=feeds)
+    # Every unsafe request passes the CSRF guard, whichever route it is for.
     app.add_middleware(
-        KeptFeeds, cache=calendar_cache.install(app, cache, settings.page_cache_seconds)
+        CsrfMiddleware,
+        csrf=csrf,
+        https=https,
+        base_url=settings.base_url,
+        session_cookie=SESSION_COOKIE,
+        exempt_views=exempt_routes(routes),
     )
-    app.add_middleware(CsrfMiddleware, csrf=csrf, https=settings.base_url.startswith("https://"))
-    app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
+    app.add_middleware(AllowedMethods, routes=routes)
+    app.add_middleware(SecurityHeaders, https=https)
     return app
 
 

@@ -9,11 +9,8 @@ templates. Adding a job: a ``jobs.Job`` in its room, listed in ``JOBS``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.alerts.messages import AlertMail
 from events.alerts.service import DIGEST_JOB
@@ -21,10 +18,10 @@ from events.calendar.invites import registration_invite
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database
-from events.jobs import Job
+from events.kit.jobs import Job
+from events.kit.throttle import CLEAN_UP_JOB
 from events.mail.messages import Registry
 from events.mail.worker import Worker
-from events.organiser import throttle
 from events.privacy.messages import PrivacyMail
 from events.privacy.service import RETENTION_JOB
 from events.registration.messages import InviteBuilder, RegistrationMail
@@ -36,15 +33,7 @@ def message_registry(*, invites: InviteBuilder | None = registration_invite) -> 
     return Registry([RegistrationMail(invites=invites), AlertMail(), PrivacyMail()])
 
 
-async def _throttle_clean_up(session: AsyncSession, clock: Clock, settings: Settings) -> int:
-    # Rate-limit and sign-in counters long out of their windows: housekeeping.
-    return await throttle.purge(session, clock, older_than=dt.timedelta(days=1))
-
-
-# The organiser room's counters (organiser/throttle.py may move to a shared layer).
-THROTTLE_JOB = Job(name="throttle_clean_up", run=_throttle_clean_up, every=dt.timedelta(hours=1))
-
-JOBS: Sequence[Job] = (REMINDER_JOB, DIGEST_JOB, RETENTION_JOB, THROTTLE_JOB)
+JOBS: Sequence[Job] = (REMINDER_JOB, DIGEST_JOB, RETENTION_JOB, CLEAN_UP_JOB)
 
 
 def worker(database: Database, clock: Clock, settings: Settings, **options: Any) -> Worker:

@@ -34,7 +34,7 @@ from events.catalog.models import Event, EventStatus, Topic, event_topics
 from events.clock import Clock
 from events.config import Settings
 from events.errors import NotFound
-from events.jobs import Job
+from events.kit.jobs import Job
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 

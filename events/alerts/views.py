@@ -20,9 +20,10 @@ from events.alerts.schemas import SubscribeInput
 from events.catalog import queries
 from events.errors import InvalidInput
 from events.web.context import app_context
-from events.web.csrf import csrf_of
+from events.web.csrf import csrf_exempt
 from events.web.errors import error_response
 from events.web.ratelimit import client_address, limiter_of
+from events.web.secret_links import secret_link
 from events.web.uow import unit_of_work
 
 HONEYPOT = "website"
@@ -74,7 +75,6 @@ async def subscribe(request: Request) -> Response:
     context = app_context(request)
     slug = request.path_params["slug"]
     form = await request.form()
-    csrf_of(request).verify(request, form)
     settings = context.settings
     address = client_address(request, settings.trusted_networks)
     if limited := await _limited(
@@ -111,6 +111,7 @@ async def subscribe(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@secret_link
 async def confirm_form(request: Request) -> Response:
     context = app_context(request)
     token = request.path_params["token"]
@@ -123,10 +124,9 @@ async def confirm_form(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@secret_link
 async def confirm(request: Request) -> Response:
     context = app_context(request)
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     async with unit_of_work(request, write=True) as session:
         subscription = await service.confirm(
             session,
@@ -138,6 +138,7 @@ async def confirm(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@secret_link
 async def unsubscribe_form(request: Request) -> Response:
     context = app_context(request)
     token = request.path_params["token"]
@@ -152,10 +153,13 @@ async def unsubscribe_form(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@csrf_exempt(
+    "RFC 8058 one-click unsubscribe: mail providers POST here with no cookie or token; the "
+    "secret link authorises it, and a forged request could only stop alerts its sender "
+    "already knew the link for."
+)
+@secret_link
 async def unsubscribe(request: Request) -> Response:
-    # No CSRF check, on purpose (RFC 8058): mail providers POST "List-Unsubscribe=One-Click"
-    # here with no cookie or token; the secret link is what authorises it, and the worst a
-    # forged request could do is stop alerts its sender already knew the link for.
     context = app_context(request)
     await request.form()  # read and ignore the body (the one-click field, or our button)
     async with unit_of_work(request, write=True) as session:

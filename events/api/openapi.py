@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from events.api import schemas
 from events.catalog.models import ACCESS_PROVISIONS
 from events.catalog.schemas import MAX_QUERY_LENGTH
+from events.errors import InvalidInput
+from events.kit.ids import MAX_ID
 from events.registration.errors import RegistrationRefused
 
 OPENAPI_VERSION = "3.1.0"
@@ -43,7 +45,24 @@ def component_schemas() -> dict[str, Any]:
         ref_template=REF_TEMPLATE,
     )
     definitions: dict[str, Any] = top.get("$defs", {})
+    for model in (schemas.EventCreate, schemas.EventChanges):  # both read by read_input
+        _not_nullable(definitions[model.__name__], schemas.NOT_NULLABLE)
     return definitions
+
+
+def _not_nullable(model: dict[str, Any], names: frozenset[str]) -> None:
+    """A partial update's fields are optional (``X | None`` in Python), but those in
+    ``names`` refuse ``null`` (``read_input``): the document must not call them nullable."""
+    for name, prop in model.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name not in names or not options:
+            continue
+        kept = [o for o in options if o != {"type": "null"}]
+        del prop["anyOf"]
+        if len(kept) == 1:
+            prop.update(kept[0])
+        else:
+            prop["anyOf"] = kept
 
 
 def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
@@ -60,6 +79,9 @@ def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) ->
 _SLUG = {"type": "string", "maxLength": 120, "pattern": "^[a-z0-9][a-z0-9-]*$"}
 _REGION = _query("region", _SLUG, "A region's slug, e.g. `north-west` or `wales`.")
 _CURSOR = {"type": "string"}
+MAX_PAGE = 999_999  # organiser listings take page numbers of up to six digits
+# Path ids: a larger number names no row (404), as the ``id`` route convertor holds.
+_INTEGER_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 LISTING_PARAMETERS: tuple[dict[str, Any], ...] = (
     _query("topic", _SLUG, "A topic's slug, e.g. `send`."),
@@ -107,6 +129,27 @@ LISTING_PARAMETERS: tuple[dict[str, Any], ...] = (
         "Opaque page cursor; follow the `previous` link rather than building one.",
     ),
 )
+
+
+def constrained(parameters: Sequence[dict[str, Any]]) -> frozenset[str]:
+    """Names of the query parameters documented with an enum, a pattern or an enum ``$ref``:
+    an empty value cannot match those, so the API refuses it (``refuse_empty``)."""
+    return frozenset(
+        p["name"] for p in parameters if {"enum", "pattern", "$ref"} & set(p["schema"])
+    )
+
+
+def refuse_empty(parameters: Sequence[dict[str, Any]], query: Mapping[str, str]) -> None:
+    """``InvalidInput`` (422 ``invalid_filter``) naming each constrained parameter sent
+    empty (``?kind=``), as the document's enum or pattern says."""
+    empty = {
+        name: "Leave this parameter out rather than sending it empty."
+        for name in sorted(constrained(parameters))
+        if name in query and not query[name].strip()
+    }
+    if empty:
+        raise InvalidInput(empty, code="invalid_filter")
+
 
 CAMPAIGN_PARAMETERS: tuple[dict[str, Any], ...] = (
     _REGION,
@@ -223,7 +266,7 @@ class Operation:
                 "in": "path",
                 "required": True,
                 "description": self.path_parameters.get(name, ""),
-                "schema": {"type": "integer" if name in self.integer_parameters else "string"},
+                "schema": _INTEGER_ID if name in self.integer_parameters else {"type": "string"},
             }
             for name in _PATH_PARAM.findall(path)
         ]
@@ -399,7 +442,7 @@ OPERATIONS: dict[str, Operation] = {
             ),
             _query(
                 "page",
-                {"type": "integer", "minimum": 1, "default": 1},
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
                 "Page number; follow `next` and `previous`.",
             ),
             _query(

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from events.api import organiser_views as organiser
 from events.api import views
+from events.web.ids import id_param
 
 EVENT = "/organiser/events/{slug}"
 REGISTRATIONS = EVENT + "/registrations"
@@ -31,7 +32,7 @@ routes: list[BaseRoute] = [
     ),
     Route(REGISTRATIONS, organiser.add_registration, methods=["POST"], name="organiser_register"),
     Route(
-        REGISTRATIONS + "/{registration_id:int}/cancel",
+        REGISTRATIONS + "/" + id_param("registration_id") + "/cancel",
         organiser.cancel_registration,
         methods=["POST"],
         name="organiser_cancel",

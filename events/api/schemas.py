@@ -40,6 +40,7 @@ from events.catalog.models import (
 )
 from events.catalog.presentation import RegistrationState, registration_state
 from events.errors import InvalidInput
+from events.kit.ids import MAX_ID
 from events.registration import schemas as registration_schemas
 from events.registration.models import Registration, RegistrationStatus
 
@@ -355,7 +356,9 @@ EventCreate: type[Input] = create_model(
 class AttendanceChange(Input):
     """Mark registrations of the event as attended (or not)."""
 
-    registration_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    registration_ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(min_length=1, max_length=1000)
+    ]
     """Ids of this event's registrations; others (and cancelled ones) are left alone."""
     attended: bool = True
 
@@ -660,6 +663,7 @@ _MESSAGES = {
 }
 # Fields that always have a value: null cannot clear them.
 _REQUIRED = NEVER_EMPTY
+NOT_NULLABLE = _REQUIRED  # documented as such by api/openapi.py
 InputModel = TypeVar("InputModel", bound=BaseModel)
 
 

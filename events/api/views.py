@@ -55,6 +55,8 @@ async def list_events(request: Request) -> Response:
     context = app_context(request)
     base_url = context.settings.base_url
 
+    openapi.refuse_empty(openapi.LISTING_PARAMETERS, request.query_params)
+
     async def build() -> bytes:
         filters = parse_listing(request.query_params)
         async with unit_of_work(request) as session:
@@ -126,6 +128,7 @@ async def get_series(request: Request) -> Response:
 
 async def get_campaign(request: Request) -> Response:
     context = app_context(request)
+    openapi.refuse_empty(openapi.CAMPAIGN_PARAMETERS, request.query_params)
 
     async def build() -> bytes:
         slug: str = request.path_params["slug"]

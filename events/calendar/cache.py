@@ -30,7 +30,6 @@ from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,6 +37,7 @@ from events.calendar import builders
 from events.calendar.service import EventKey, FeedStamp
 from events.catalog.models import Event
 from events.web.cache import CachedResponse, PageCache
+from events.web.context import app_context
 
 VEVENT_ENTRIES = 50_000
 ICS = b"text/calendar; charset=utf-8"
@@ -282,16 +282,9 @@ class CalendarCache:
         return result
 
 
-def install(app: Starlette, pages: PageCache[CachedResponse], stamp_ttl: float) -> CalendarCache:
-    """This app's calendar cache (one per app, like its page cache)."""
-    cache = CalendarCache(stamp_ttl, pages)
-    app.state.calendar_cache = cache
-    return cache
-
-
 def calendar_cache(request: Request) -> CalendarCache:
-    cache: CalendarCache = request.app.state.calendar_cache
-    return cache
+    """This app's calendar cache (one per app, like its page cache; see ``app.py``)."""
+    return app_context(request).part(CalendarCache)
 
 
 async def send_answer(answer: Answer, scope: Scope, send: Send) -> None:

@@ -4,6 +4,7 @@ would otherwise be taken by ``/events/{slug}`` as a slug ending in ".ics"."""
 from starlette.routing import BaseRoute, Route
 
 from events.calendar import views
+from events.web.ids import id_param
 
 routes: list[BaseRoute] = [
     Route("/events/{slug}.ics", views.event_download, name="calendar:event"),
@@ -14,5 +15,5 @@ routes: list[BaseRoute] = [
     # A registrant's private feed and its personal joining links, by the read-only calendar
     # token (``registration.tokens.LinkSet``): it can show places, never cancel them.
     Route("/c/{token}.ics", views.private_feed, name="calendar:private"),
-    Route("/c/{token}/{event_id:int}/join", views.private_join, name="calendar:join"),
+    Route(f"/c/{{token}}/{id_param('event_id')}/join", views.private_join, name="calendar:join"),
 ]

@@ -33,6 +33,7 @@ from events.calendar.cache import (
 from events.calendar.service import EventKey, Selection
 from events.registration import service as registration_service
 from events.web.context import app_context
+from events.web.secret_links import secret_link
 from events.web.uow import unit_of_work
 
 ICS = "text/calendar; charset=utf-8"
@@ -184,6 +185,7 @@ async def event_download(request: Request) -> Response:
     )
 
 
+@secret_link
 async def private_feed(request: Request) -> Response:
     """A registrant's own confirmed places with their personal joining links; never cached
     and never shared. A wrong token is the same 404 as everywhere else."""
@@ -222,6 +224,7 @@ async def private_feed(request: Request) -> Response:
     return Response(body, media_type=ICS, headers=PRIVATE)
 
 
+@secret_link
 async def private_join(request: Request) -> Response:
     """The personal joining link of a place in the private feed: the same rules as the
     registration room's ``/j/{token}`` link (``registration.service.joining_link``)."""

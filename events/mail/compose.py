@@ -40,8 +40,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from events.kit.formatting import when
 from events.resources import templates_dir
-from events.web.templating import when
 
 # Paths of the registration room's link routes ("registration:manage", "registration:join");
 # tests/mail/test_compose.py checks them against the app's routing table.

@@ -45,7 +45,7 @@ from sqlalchemy import or_, select, update
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database, unit_of_work
-from events.jobs import Job, JobRunner
+from events.kit.jobs import Job, JobRunner
 from events.mail.compose import ComposeError, message_id
 from events.mail.messages import (
     REMOVED,

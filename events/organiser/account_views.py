@@ -25,9 +25,10 @@ from events.organiser.web import (
     signed_in,
 )
 from events.web.context import app_context
-from events.web.csrf import csrf_of
+from events.web.ids import id_param
 from events.web.ratelimit import client_address
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 LOGIN_FIELDS = ("email", "password")
 
@@ -77,7 +78,6 @@ async def login(request: Request) -> Response:
             return RedirectResponse(next_path, status_code=303, headers=PRIVATE_HEADERS)
         return _login_page(request, next_path=next_path)
     form = await request.form()
-    csrf_of(request).verify(request, form)
     next_path = safe_next(_field(form, "next", 2000))
     email = _field(form, "email", 320).strip()
     password = _field(form, "password")
@@ -130,14 +130,14 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     context = app_context(request)
     async with unit_of_work(request, write=True) as session:
         await accounts.logout(
             session, context.clock, token=session_token(request), secret=context.settings.secret()
         )
-    response = RedirectResponse("/organiser/login", status_code=303, headers=PRIVATE_HEADERS)
+    response = RedirectResponse(
+        path_for(request, "organiser:login"), status_code=303, headers=PRIVATE_HEADERS
+    )
     clear_session_cookie(response)
     return response
 
@@ -194,7 +194,6 @@ async def password_page(request: Request, organiser: Organiser) -> Response:
     if request.method != "POST":
         return _password_page(request)
     form = await request.form()
-    csrf_of(request).verify(request, form)
     context = app_context(request)
     try:
         async with unit_of_work(request, write=True) as session:
@@ -210,7 +209,9 @@ async def password_page(request: Request, organiser: Organiser) -> Response:
     except InvalidInput as exc:
         return _password_page(request, errors=exc.fields, status_code=422)
     response = RedirectResponse(
-        "/organiser/account?changed=password", status_code=303, headers=PRIVATE_HEADERS
+        path_for(request, "organiser:account", query={"changed": "password"}),
+        status_code=303,
+        headers=PRIVATE_HEADERS,
     )
     set_session_cookie(request, response, started.token)
     return response
@@ -248,7 +249,6 @@ async def tokens_page(request: Request, organiser: Organiser) -> Response:
     if request.method != "POST":
         return await _tokens_page(request, organiser)
     form = await request.form()
-    csrf_of(request).verify(request, form)
     context = app_context(request)
     name = _field(form, "name", 500)
     try:
@@ -266,15 +266,15 @@ async def tokens_page(request: Request, organiser: Organiser) -> Response:
 
 @console_page
 async def revoke_token(request: Request, organiser: Organiser) -> Response:
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     context = app_context(request)
     async with unit_of_work(request, write=True) as session:
         await accounts.revoke_api_token(
             session, context.clock, organiser, token_id=request.path_params["token_id"]
         )
     return RedirectResponse(
-        "/organiser/account/tokens?revoked=1", status_code=303, headers=PRIVATE_HEADERS
+        path_for(request, "organiser:tokens", query={"revoked": 1}),
+        status_code=303,
+        headers=PRIVATE_HEADERS,
     )
 
 
@@ -296,7 +296,7 @@ routes: list[BaseRoute] = [
         name="organiser:tokens",
     ),
     Route(
-        "/organiser/account/tokens/{token_id:int}/revoke",
+        f"/organiser/account/tokens/{id_param('token_id')}/revoke",
         revoke_token,
         methods=["POST"],
         name="organiser:revoke_token",

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events.clock import Clock
 from events.config import Settings
 from events.errors import InvalidInput, NotFound
-from events.organiser import auth, throttle
+from events.kit import throttle
+from events.organiser import auth
 from events.organiser.models import ApiToken, LoginSession, Organiser
 from events.registration import tokens
 

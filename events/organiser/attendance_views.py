@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from events.audit.service import Actor
 from events.errors import InvalidInput, NotFound
+from events.kit.ids import parse_id
 from events.organiser import attendance, exports
 from events.organiser.models import Organiser
 from events.organiser.permissions import managed_event
@@ -27,8 +28,9 @@ from events.registration.errors import RegistrationMissing, RegistrationRefused
 from events.registration.notices import broadcast
 from events.registration.schemas import RegistrationInput
 from events.web.context import app_context
-from events.web.csrf import csrf_of
+from events.web.ids import id_param
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 BASE = "/organiser/events/{slug}"
 ACTIONS = {
@@ -64,9 +66,10 @@ def _notice(request: Request) -> str:
 
 
 def _back(request: Request, slug: str, done: str, n: int | None = None, page: str = "") -> Response:
-    target = f"/organiser/events/{slug}/{page or 'registrations'}?done={done}"
+    query: dict[str, object] = {"done": done}
     if n is not None:
-        target += f"&n={n}"
+        query["n"] = n
+    target = path_for(request, f"organiser:{page or 'registrations'}", query=query, slug=slug)
     return RedirectResponse(target, status_code=303)
 
 
@@ -95,18 +98,17 @@ async def registrations(request: Request, organiser: Organiser) -> Response:
 
 
 def _ids(form: FormData) -> list[int]:
-    return [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:1000]
+    return [i for i in map(parse_id, form.getlist("ids")) if i is not None][:1000]
 
 
 @console_page
 async def mark_attended(request: Request, organiser: Organiser) -> Response:
     form = await request.form()
-    csrf_of(request).verify(request, form)
     one = form.get("one")
     if isinstance(one, str) and ":" in one:
         # A row's own button: "<id>:yes" or "<id>:no".
         id_text, _, flag = one.partition(":")
-        ids = [int(id_text)] if id_text.isdigit() else []
+        ids = [i] if (i := parse_id(id_text)) is not None else []
         attended = flag == "yes"
     else:
         ids, attended = _ids(form), form.get("attended") == "yes"
@@ -160,8 +162,6 @@ async def action_confirm(request: Request, organiser: Organiser) -> Response:
 @console_page
 async def action_do(request: Request, organiser: Organiser) -> Response:
     action = _action(request)
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     context = app_context(request)
     operation = {
         "move": registration_service.move_to_waiting_list,
@@ -225,7 +225,6 @@ async def add_form(request: Request, organiser: Organiser) -> Response:
 @console_page
 async def add(request: Request, organiser: Organiser) -> Response:
     form = await request.form()
-    csrf_of(request).verify(request, form)
     values = _form_values(form)
     status = values.get("status", "auto")
     try:
@@ -272,7 +271,6 @@ async def import_report(request: Request, organiser: Organiser) -> Response:
     context = app_context(request)
     # The form is closed (its spooled upload deleted) as soon as the bytes are read.
     async with request.form(max_files=1, max_fields=10) as form:
-        csrf_of(request).verify(request, form)
         upload = form.get("file")
         data: bytes | None = None
         if isinstance(upload, UploadFile) and upload.filename:
@@ -385,7 +383,6 @@ AUDIENCES = ("confirmed", "waitlisted")
 @console_page
 async def message_send(request: Request, organiser: Organiser) -> Response:
     form = await request.form()
-    csrf_of(request).verify(request, form)
     values, errors = _message_input(form)
     context = app_context(request)
     if errors or form.get("step") != "send":
@@ -464,12 +461,12 @@ routes: list[BaseRoute] = [
     Route(f"{BASE}/registrations/new", add_form, name="organiser:registration_new"),
     Route(f"{BASE}/registrations/new", add, methods=["POST"], name="organiser:registration_add"),
     Route(
-        f"{BASE}/registrations/{{registration_id:int}}/{{action}}",
+        f"{BASE}/registrations/{id_param('registration_id')}/{{action}}",
         action_confirm,
         name="organiser:registration_action",
     ),
     Route(
-        f"{BASE}/registrations/{{registration_id:int}}/{{action}}",
+        f"{BASE}/registrations/{id_param('registration_id')}/{{action}}",
         action_do,
         methods=["POST"],
         name="organiser:registration_action_do",

@@ -22,6 +22,7 @@ from events.audit.service import Actor
 from events.catalog import queries
 from events.catalog.models import EventFormat, EventKind, EventStatus
 from events.errors import Conflict, Forbidden, InvalidInput, NotFound
+from events.kit.ids import parse_id
 from events.organiser import console, groupings
 from events.organiser import sharing as shares
 from events.organiser.event_forms import (
@@ -40,8 +41,8 @@ from events.organiser.event_forms import (
 from events.organiser.models import Organiser
 from events.organiser.web import console_page, render
 from events.web.context import app_context
-from events.web.csrf import csrf_of
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 PER_PAGE = 25
 WHEN_CHOICES = {"upcoming": "Upcoming", "past": "Past", "all": "All dates"}
@@ -60,8 +61,8 @@ def _now(request: Request) -> dt.datetime:
     return app_context(request).clock.now()
 
 
-def _event_url(slug: str, page: str = "") -> str:
-    return f"/organiser/events/{slug}" + (f"/{page}" if page else "")
+def _event_url(request: Request, slug: str, page: str = "") -> str:
+    return path_for(request, "organiser:event" + (f"_{page}" if page else ""), slug=slug)
 
 
 # Events list ------------------------------------------------------------------------------
@@ -141,7 +142,6 @@ async def new_event(request: Request, organiser: Organiser) -> Response:
         values = new_event_values(organiser_name=organiser.name, organiser_email=organiser.email)
         return await _form_page(request, values=values, errors={})
     form = await request.form()
-    csrf_of(request).verify(request, form)
     parsed = parse_event_form(form, owner_id=organiser.id)
     if parsed.data is None:
         return await _form_page(
@@ -158,7 +158,7 @@ async def new_event(request: Request, organiser: Organiser) -> Response:
         return await _form_page(
             request, values=parsed.values, errors=form_errors(invalid.fields), status_code=422
         )
-    return RedirectResponse(_event_url(slug) + "?done=created", status_code=303)
+    return RedirectResponse(_event_url(request, slug) + "?done=created", status_code=303)
 
 
 @console_page
@@ -176,7 +176,6 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
             confirmed=counts["confirmed"],
         )
     form = await request.form()
-    csrf_of(request).verify(request, form)
     parsed = parse_event_form(form)
     context = app_context(request)
     problem = ""
@@ -211,7 +210,7 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
             status_code=409 if problem else 422,
         )
     return RedirectResponse(
-        _event_url(new_slug) + f"?done=saved&emailed={emailed}", status_code=303
+        _event_url(request, new_slug) + f"?done=saved&emailed={emailed}", status_code=303
     )
 
 
@@ -277,8 +276,6 @@ async def unpublish(request: Request, organiser: Organiser) -> Response:
 
 
 async def _status_change(request: Request, organiser: Organiser, action: str) -> Response:
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     slug = request.path_params["slug"]
     clock = app_context(request).clock
     try:
@@ -291,7 +288,7 @@ async def _status_change(request: Request, organiser: Organiser, action: str) ->
     except Conflict as refused:
         return await _overview(request, organiser, slug, problem=refused.message, status_code=409)
     done = "published" if action == "publish" else "unpublished"
-    return RedirectResponse(_event_url(slug) + f"?done={done}", status_code=303)
+    return RedirectResponse(_event_url(request, slug) + f"?done={done}", status_code=303)
 
 
 @console_page
@@ -308,8 +305,6 @@ async def cancel(request: Request, organiser: Organiser) -> Response:
             event=event,
             counts=counts,
         )
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     async with unit_of_work(request, write=True) as session:
         event = await console.managed_event_details(session, organiser, slug)
         await lifecycle.cancel_event(
@@ -319,7 +314,7 @@ async def cancel(request: Request, organiser: Organiser) -> Response:
             actor=Actor.of(organiser),
             secret=_secret(request),
         )
-    return RedirectResponse(_event_url(slug) + "?done=cancelled", status_code=303)
+    return RedirectResponse(_event_url(request, slug) + "?done=cancelled", status_code=303)
 
 
 @console_page
@@ -329,7 +324,6 @@ async def duplicate(request: Request, organiser: Organiser) -> Response:
     errors: dict[str, str] = {}
     if request.method == "POST":
         form = await request.form()
-        csrf_of(request).verify(request, form)
         parsed = parse_duplicate_form(form)
         values, errors = parsed.values, parsed.errors
         if not errors:
@@ -348,7 +342,7 @@ async def duplicate(request: Request, organiser: Organiser) -> Response:
             except InvalidInput as invalid:
                 errors = {"starts_on": next(iter(invalid.fields.values()), invalid.message)}
             else:
-                return RedirectResponse(_event_url(copy_slug) + "?done=duplicated", 303)
+                return RedirectResponse(_event_url(request, copy_slug) + "?done=duplicated", 303)
     async with unit_of_work(request) as session:
         event = await console.managed_event_details(session, organiser, slug)
     return render(
@@ -373,7 +367,6 @@ async def sharing(request: Request, organiser: Organiser) -> Response:
     problem = ""
     if request.method == "POST":
         form = await request.form()
-        csrf_of(request).verify(request, form)
         raw_email = form.get("email")
         values["email"] = raw_email.strip()[:320] if isinstance(raw_email, str) else ""
         raw_id = form.get("organiser_id")
@@ -381,9 +374,9 @@ async def sharing(request: Request, organiser: Organiser) -> Response:
         try:
             async with unit_of_work(request, write=True) as session:
                 event = await console.managed_event_details(session, organiser, slug)
-                if isinstance(raw_id, str) and raw_id.isdigit() and len(raw_id) < 12:
+                if (organiser_id := parse_id(raw_id)) is not None:
                     await shares.unshare_event(
-                        session, clock, event=event, organiser_id=int(raw_id), actor=organiser
+                        session, clock, event=event, organiser_id=organiser_id, actor=organiser
                     )
                     done = "unshared"
                 else:
@@ -396,7 +389,7 @@ async def sharing(request: Request, organiser: Organiser) -> Response:
         except Forbidden as refused:
             problem = refused.message
         else:
-            return RedirectResponse(_event_url(slug, "sharing") + f"?done={done}", 303)
+            return RedirectResponse(_event_url(request, slug, "sharing") + f"?done={done}", 303)
     async with unit_of_work(request) as session:
         event = await console.managed_event_details(session, organiser, slug)
         shared = await shares.shared_with(session, event)
@@ -519,7 +512,6 @@ async def catalogue_item(request: Request, organiser: Organiser) -> Response:
     if request.method == "GET":
         return await _catalogue_form(request, organiser, kind, row=row, values=values, errors={})
     form = await request.form()
-    csrf_of(request).verify(request, form)
     parsed = parse_catalogue_form(kind, form)
     errors = dict(parsed.errors)
     problem = ""
@@ -533,7 +525,9 @@ async def catalogue_item(request: Request, organiser: Organiser) -> Response:
         except Forbidden as refused:
             problem = refused.message
         else:
-            return RedirectResponse(f"/organiser/catalogue?done={kind}", status_code=303)
+            return RedirectResponse(
+                path_for(request, "organiser:catalogue", query={"done": kind}), status_code=303
+            )
     return await _catalogue_form(
         request,
         organiser,

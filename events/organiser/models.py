@@ -1,5 +1,5 @@
 """Organiser accounts and what hangs off them: login sessions, API tokens, event sharing,
-the audit log, and the throttle counters behind login back-off and shared rate limits.
+and the audit log. (The throttle counters behind login back-off live in ``events.kit``.)
 
 Secrets are never stored in clear: passwords as Argon2 hashes, session and API tokens as
 keyed HMACs (see ``registration/tokens.py``), so the database alone cannot sign anyone in.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from events.db import Base, Pk, UtcDateTime, UtcTime, string_enum
@@ -94,15 +94,3 @@ event_shares = Table(
         index=True,
     ),
 )
-
-
-class ThrottleCounter(Base):
-    """A counter in the database, so that every process and machine shares it: failed logins
-    per account and per client address, and rate-limit windows (issue 8)."""
-
-    __tablename__ = "throttle_counters"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer, default=0)
-    window_started_at: Mapped[UtcTime]
-    blocked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

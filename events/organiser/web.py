@@ -25,6 +25,7 @@ from events.organiser.errors import LoginRequired
 from events.organiser.models import Organiser
 from events.web.context import app_context
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 COOKIE_NAME = "events_organiser"
 COOKIE_PATH = "/organiser"
@@ -107,7 +108,7 @@ def login_url(request: Request) -> str:
     here = request.url.path
     if request.url.query:
         here += "?" + request.url.query
-    return f"{COOKIE_PATH}/login?next={quote(here, safe='')}"
+    return path_for(request, "organiser:login") + f"?next={quote(here, safe='')}"
 
 
 def safe_next(target: str | None) -> str:

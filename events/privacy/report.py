@@ -18,11 +18,11 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from events.kit.formatting import when
 from events.mail.compose import ComposeError, Outgoing, header_text, message_id
 from events.privacy.queries import SubjectReport
 from events.registration.schemas import ACCESS_NEEDS, CONSENTS
 from events.resources import templates_dir
-from events.web.templating import when
 
 SUBJECT = "Your data held by Union events"
 ERASE_PATH = "/privacy/erase/{token}"

@@ -28,7 +28,7 @@ from events.catalog.models import Event, EventStatus
 from events.clock import Clock
 from events.config import Settings
 from events.errors import NotFound
-from events.jobs import Job
+from events.kit.jobs import Job
 from events.mail.kinds import MessageKind
 from events.mail.messages import REMOVED
 from events.mail.models import OutboxMessage, OutboxStatus

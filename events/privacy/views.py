@@ -16,9 +16,9 @@ from events.errors import InvalidInput
 from events.privacy import service
 from events.registration.schemas import parse_email
 from events.web.context import app_context
-from events.web.csrf import csrf_of
 from events.web.errors import error_response
 from events.web.ratelimit import client_address, limiter_of
+from events.web.secret_links import secret_link
 from events.web.uow import unit_of_work
 
 HONEYPOT = "website"
@@ -61,7 +61,6 @@ async def request_form(request: Request) -> Response:
 async def request_copy(request: Request) -> Response:
     context = app_context(request)
     form = await request.form()
-    csrf_of(request).verify(request, form)
     address = client_address(request, context.settings.trusted_networks)
     if limited := await _limited(request, f"address:{address}", PER_ADDRESS):
         return limited
@@ -84,6 +83,7 @@ async def request_copy(request: Request) -> Response:
     return _page(request, "privacy/requested.html")
 
 
+@secret_link
 async def erase_form(request: Request) -> Response:
     context = app_context(request)
     token = request.path_params["token"]
@@ -94,10 +94,9 @@ async def erase_form(request: Request) -> Response:
     return _page(request, "privacy/erase.html", token=token)
 
 
+@secret_link
 async def erase(request: Request) -> Response:
     context = app_context(request)
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     async with unit_of_work(request, write=True) as session:
         erased = await service.erase_by_token(
             session,

@@ -9,8 +9,6 @@ cross-site HTML form can post here (browsers cannot send JSON cross-site without
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,29 +17,19 @@ from events.registration import service
 from events.registration.limits import address_limit, email_limit
 from events.registration.schemas import RegistrationInput
 from events.web.context import app_context
-from events.web.errors import error_response
+from events.web.json_body import json_body, require_json
 from events.web.uow import unit_of_work
 
 MAX_BODY = 64 * 1024
+AS_JSON = "Send the registration as application/json."
 
 
 async def create_registration(request: Request) -> Response:
     context = app_context(request)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return error_response(
-            request, 415, "unsupported_media_type", "Send the registration as application/json."
-        )
+    require_json(request, message=AS_JSON)  # before the limit: a wrong type costs nothing
     if limited := await address_limit(request):
         return limited
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return error_response(request, 413, "too_large", "That request is too large.")
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        return error_response(request, 400, "invalid_json", "The body is not valid JSON.")
-    data = RegistrationInput.from_json(payload)
+    data = RegistrationInput.from_json(await json_body(request, max_bytes=MAX_BODY))
     if limited := await email_limit(request, data.email):
         return limited
     async with unit_of_work(request, write=True) as session:

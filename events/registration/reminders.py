@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events.catalog.models import Event, EventFormat, EventStatus
 from events.clock import Clock
 from events.config import Settings
-from events.jobs import Job
+from events.kit.jobs import Job
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 from events.registration.messages import Reminder

@@ -255,6 +255,15 @@ class RegistrationInput:
     def from_json(cls, body: object) -> RegistrationInput:
         if not isinstance(body, dict):
             raise InvalidInput({"body": "Send a JSON object."})
+        # A form sends "" for "not given"; JSON leaves the key out or sends null, and the
+        # API document's enums do not include "" (they would not match it).
+        empty = {
+            name: "Leave this out (or send null) rather than an empty string."
+            for name in ("role", "setting")
+            if body.get(name) == ""
+        }
+        if empty:
+            raise InvalidInput(empty)
         return cls.parse(
             name=body.get("name"),
             email=body.get("email"),

@@ -24,7 +24,7 @@ from events.registration.limits import address_limit, email_limit
 from events.registration.schemas import RegistrationInput
 from events.registration.tokens import LinkSet
 from events.web.context import app_context
-from events.web.csrf import csrf_of
+from events.web.secret_links import secret_link
 from events.web.uow import unit_of_work
 
 HONEYPOT = "website"
@@ -53,7 +53,6 @@ async def _screen(
     """What every registration form goes through before any rule runs: CSRF, the limit per
     client address, the honeypot, parsing (errors shown next to the fields), the limit per
     email. Returns the parsed input, or the response that ends the request here."""
-    csrf_of(request).verify(request, form)
     if limited := await address_limit(request):
         return limited
     if form.get(HONEYPOT):
@@ -125,6 +124,7 @@ async def register(request: Request) -> Response:
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
+@secret_link
 async def manage(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:
@@ -147,6 +147,7 @@ async def manage(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@secret_link
 async def cancel_confirm(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:
@@ -162,10 +163,9 @@ async def cancel_confirm(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@secret_link
 async def cancel(request: Request) -> Response:
     context = app_context(request)
-    form = await request.form()
-    csrf_of(request).verify(request, form)
     async with unit_of_work(request, write=True) as session:
         outcome = await service.cancel(
             session,
@@ -182,6 +182,7 @@ async def cancel(request: Request) -> Response:
     return HTMLResponse(html, headers=PRIVATE)
 
 
+@secret_link
 async def join(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:

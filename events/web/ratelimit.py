@@ -1,8 +1,8 @@
 """Rate limits (per client address, per email, per token) and the client address itself.
 
-The counters live in the database (``throttle_counters``, see ``organiser/throttle.py``), so
-every app process on every machine counts against the same limit: with counters in each
-process's memory, N processes would let a client through N times as often.
+The counters live in the database (``kit/throttle.py``: ``RateLimiter``), so every app
+process on every machine counts against the same limit: with counters in each process's
+memory, N processes would let a client through N times as often.
 
 ``client_address``: X-Forwarded-For is believed only when the peer is a configured trusted
 proxy; otherwise anyone could dodge the limit by sending the header themselves.
@@ -10,17 +10,14 @@ proxy; otherwise anyone could dodge the limit by sending the header themselves.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from events.clock import Clock
-from events.config import Settings
-from events.db import Database, unit_of_work
-from events.organiser import throttle
+from events.kit.throttle import RateLimiter
+from events.web.context import app_context
 from events.web.errors import error_response
 
 Network = IPv4Network | IPv6Network
@@ -55,46 +52,8 @@ def client_address(request: Request, trusted: tuple[Network, ...]) -> str:
     return peer
 
 
-class RateLimiter:
-    """Fixed windows: at most ``limit`` hits per key per window, counted in the database.
-
-    Each hit is one short write transaction of its own, committed whatever the request
-    goes on to do, so a refused or failing request still counts."""
-
-    def __init__(
-        self, *, enabled: bool, window_seconds: int, database: Database, clock: Clock
-    ) -> None:
-        self.enabled = enabled
-        self.window = dt.timedelta(seconds=window_seconds)
-        self.database = database
-        self.clock = clock
-
-    @classmethod
-    def from_settings(cls, settings: Settings, database: Database, clock: Clock) -> RateLimiter:
-        return cls(
-            enabled=settings.rate_limit_enabled,
-            window_seconds=settings.rate_limit_window_seconds,
-            database=database,
-            clock=clock,
-        )
-
-    async def hit(self, key: str, limit: int) -> float | None:
-        """Count one hit; None when allowed, else seconds until the key may try again."""
-        if not self.enabled:
-            return None
-        policy = throttle.Policy.rate_limit(limit, self.window)
-        async with unit_of_work(self.database.writer) as session:
-            verdict = await throttle.hit(session, self.clock, f"rate:{key}", policy)
-        if verdict.hits <= limit:
-            return None
-        if verdict.retry_after is None:
-            return self.window.total_seconds()
-        return max(verdict.retry_after.total_seconds(), 1.0)
-
-
 def limiter_of(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
+    return app_context(request).rate_limiter
 
 
 def too_many(request: Request, retry_after: float, *, what: str) -> Response:

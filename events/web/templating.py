@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from events.kit.formatting import (
+    iso_local,
+    local_date,
+    local_time,
+    thousands,
+    when,
+    zone_abbreviation,
+)
 from events.resources import templates_dir
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -36,56 +42,6 @@ def render_markdown(text: str) -> Markup:
         link_rel="noopener nofollow noreferrer",
     )
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
-
-
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def _hour(value: dt.datetime) -> str:
-    text = value.strftime("%I:%M%p").lstrip("0").lower()
-    return text.replace(":00", "")
-
-
-def local_date(value: dt.datetime, zone: str) -> str:
-    """'Tuesday 10 March 2026' in the given zone."""
-    local = value.astimezone(_zone(zone))
-    return f"{local:%A} {local.day} {local:%B %Y}"
-
-
-def local_time(value: dt.datetime, zone: str) -> str:
-    return _hour(value.astimezone(_zone(zone)))
-
-
-def zone_abbreviation(value: dt.datetime, zone: str) -> str:
-    return value.astimezone(_zone(zone)).strftime("%Z")
-
-
-def when(starts_at: dt.datetime, ends_at: dt.datetime, zone: str, all_day: bool = False) -> str:
-    """A human line for an event's time, in its own zone, with the zone named:
-    'Tuesday 10 March 2026, 4pm to 5:30pm GMT'."""
-    start = starts_at.astimezone(_zone(zone))
-    end = ends_at.astimezone(_zone(zone))
-    if all_day:
-        one_second = dt.timedelta(seconds=1)
-        last = (end - one_second).date()
-        if last == start.date():
-            return local_date(starts_at, zone)
-        return f"{local_date(starts_at, zone)} to {local_date(ends_at - one_second, zone)}"
-    if start.date() == end.date():
-        return f"{local_date(starts_at, zone)}, {_hour(start)} to {_hour(end)} {end.strftime('%Z')}"
-    return (
-        f"{local_date(starts_at, zone)}, {_hour(start)} {start.strftime('%Z')} to "
-        f"{local_date(ends_at, zone)}, {_hour(end)} {end.strftime('%Z')}"
-    )
-
-
-def iso_local(value: dt.datetime, zone: str) -> str:
-    return value.astimezone(_zone(zone)).isoformat()
-
-
-def thousands(value: int) -> str:
-    return f"{value:,}"
 
 
 def build_environment() -> Environment:

@@ -19,6 +19,7 @@ from events.api import openapi
 from events.api.schemas import REQUEST_MODELS, RESPONSE_MODELS
 from events.catalog.models import Event, EventFormat
 from events.db import Database
+from events.errors import InvalidInput
 from tests.factories import Factory
 
 API_PREFIX = "/api/v1"
@@ -412,3 +413,77 @@ async def test_registration_accepts_every_documented_choice(
         }
         response = await client.post(REGISTRATIONS.format(slug="open"), json=body)
         assert response.status_code == 201, (body, response.text)
+
+
+# The document tells the truth ------------------------------------------------------------
+
+_SAMPLE = {"slug": "x", "registration_id": "1"}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"{(\w+)}", lambda m: _SAMPLE.get(m.group(1), "x"), path)
+
+
+async def test_options_lists_every_method_a_path_takes(client: httpx.AsyncClient) -> None:
+    document = await fetch_document(client)
+    for path, operations in document["paths"].items():
+        response = await client.options(_concrete(path))
+        assert response.status_code == 204, path
+        allowed = set(response.headers["allow"].split(", "))
+        assert {m.upper() for m in operations} | {"OPTIONS"} <= allowed, path
+        assert "access-control-allow-origin" not in response.headers  # no CORS granted
+    page = await client.options("/privacy")
+    assert set(page.headers["allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
+    assert (await client.options("/no/such/page")).status_code == 404
+
+
+def _parameters(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (path, parameter)
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", ())
+    ]
+
+
+async def test_paging_limits_are_documented_and_held(client: httpx.AsyncClient) -> None:
+    document = await fetch_document(client)
+    paging = [(p, q) for p, q in _parameters(document) if q["name"] in {"per_page", "page"}]
+    assert paging
+    for _path, parameter in paging:
+        assert {"minimum", "maximum"} <= set(parameter["schema"]), parameter
+    listing = next(q for p, q in paging if p == "/api/v1/events" and q["name"] == "per_page")
+    top = listing["schema"]["maximum"]
+    assert (await client.get(f"/api/v1/events?per_page={top}")).status_code == 200
+    assert (await client.get(f"/api/v1/events?per_page={top + 1}")).status_code == 422
+
+
+async def test_path_ids_are_documented_within_the_database_range(
+    client: httpx.AsyncClient,
+) -> None:
+    document = await fetch_document(client)
+    ids = [q for _, q in _parameters(document) if q["in"] == "path" and q["name"].endswith("_id")]
+    assert ids
+    for parameter in ids:
+        assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+async def test_empty_query_values_are_refused_where_an_enum_or_pattern_applies(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    document = await fetch_document(client)
+    checked = 0
+    for path, parameter in _parameters(document):
+        if parameter["in"] != "query" or "/organiser/" in path:
+            continue
+        if not {"enum", "pattern", "$ref"} & set(parameter["schema"]):
+            continue
+        if "{slug}" in path:
+            continue  # the campaign finder: covered by openapi.refuse_empty below
+        response = await client.get(_concrete(path), params={parameter["name"]: ""})
+        assert response.status_code == 422, (path, parameter["name"])
+        assert parameter["name"] in response.json()["fields"]
+        checked += 1
+    assert checked >= 4
+    with pytest.raises(InvalidInput):
+        openapi.refuse_empty(openapi.CAMPAIGN_PARAMETERS, {"region": ""})

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events.clock import Clock, FrozenClock
 from events.config import Settings
 from events.db import Database
-from events.jobs import Job, JobRunner
+from events.kit.jobs import Job, JobRunner
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 from events.registration.messages import Confirmed

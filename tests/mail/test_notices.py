@@ -9,9 +9,9 @@ from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.kit.formatting import when
 from events.lifecycle import cancel_event
 from events.registration import notices
-from events.web.templating import when
 from tests.factories import Factory, register
 from tests.mail.conftest import SmtpServer
 from tests.mail.helpers import calendar_part, html_of, mail_worker, text_of, to, vevent_of

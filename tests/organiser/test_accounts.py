@@ -19,9 +19,11 @@ from events.app import create_app
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database
-from events.organiser import accounts, auth, throttle
+from events.kit import throttle
+from events.kit.models import ThrottleCounter
+from events.organiser import accounts, auth
 from events.organiser.bearer import api_organiser
-from events.organiser.models import ApiToken, Organiser, OrganiserRole, ThrottleCounter
+from events.organiser.models import ApiToken, Organiser, OrganiserRole
 from events.organiser.web import COOKIE_NAME
 from tests.organiser.helpers import PASSWORD, new_organiser
 from tests.registration.helpers import csrf_token

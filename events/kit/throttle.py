@@ -1,4 +1,4 @@
-"""Shared throttle counters: failed sign-ins now, rate limits later (issue 8).
+"""Shared throttle counters: failed sign-ins, rate limits, failed secret-link lookups.
 
 Counters live in the ``throttle_counters`` table, so every process and machine sees the
 same numbers (an in-memory counter would give an attacker N processes times the limit).
@@ -30,7 +30,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.clock import Clock
-from events.organiser.models import ThrottleCounter
+from events.config import Settings
+from events.db import Database, unit_of_work
+from events.kit.jobs import Job
+from events.kit.models import ThrottleCounter
 
 MAX_BACKOFF = dt.timedelta(hours=1)
 
@@ -147,3 +150,50 @@ async def purge(session: AsyncSession, clock: Clock, *, older_than: dt.timedelta
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RateLimiter:
+    """Fixed windows: at most ``limit`` hits per key per window, counted in the database.
+
+    Each hit is one short write transaction of its own, committed whatever the request
+    goes on to do, so a refused or failing request still counts."""
+
+    def __init__(
+        self, *, enabled: bool, window_seconds: int, database: Database, clock: Clock
+    ) -> None:
+        self.enabled = enabled
+        self.window = dt.timedelta(seconds=window_seconds)
+        self.database = database
+        self.clock = clock
+
+    async def hit(
+        self, key: str, limit: int, *, window: dt.timedelta | None = None
+    ) -> float | None:
+        """Count one hit; None when allowed, else seconds until the key may try again."""
+        if not self.enabled:
+            return None
+        span = window or self.window
+        policy = Policy.rate_limit(limit, span)
+        async with unit_of_work(self.database.writer) as session:
+            verdict = await hit(session, self.clock, f"rate:{key}", policy)
+        if verdict.hits <= limit:
+            return None
+        if verdict.retry_after is None:
+            return span.total_seconds()
+        return max(verdict.retry_after.total_seconds(), 1.0)
+
+    async def blocked(self, key: str) -> float | None:
+        """Seconds ``key`` stays blocked without counting a hit, or None when it may go on."""
+        if not self.enabled:
+            return None
+        async with unit_of_work(self.database.reader) as session:
+            left = await blocked(session, self.clock, f"rate:{key}")
+        return None if left is None else max(left.total_seconds(), 1.0)
+
+
+async def _clean_up(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    # Rate-limit, secret-link and sign-in counters long out of their windows: housekeeping.
+    return await purge(session, clock, older_than=dt.timedelta(days=1))
+
+
+CLEAN_UP_JOB = Job(name="throttle_clean_up", run=_clean_up, every=dt.timedelta(hours=1))
