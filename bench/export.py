@@ -19,8 +19,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from events import schema
-from events.catalog import service
+from events import lifecycle, schema
+from events.catalog.fields import EventInput
 from events.catalog.models import EventFormat, EventKind
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
@@ -34,10 +34,10 @@ async def run(rows: int, trace: bool) -> None:
     database = Database.from_url(f"sqlite:///{path}")
     clock = FrozenClock(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))
     async with unit_of_work(database.writer) as session:
-        event = await service.create_event(
+        event = await lifecycle.create_event(
             session,
             clock,
-            service.EventInput(
+            EventInput(
                 title="Benchmark webinar",
                 kind=EventKind.webinar,
                 format=EventFormat.online,

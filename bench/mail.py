@@ -40,15 +40,18 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 import events.models  # noqa: F401
-from events import schema
-from events.catalog import service as catalog_service
+from events import lifecycle, schema
+from events.catalog.fields import EventInput
 from events.catalog.models import EventFormat, EventKind
 from events.clock import SystemClock
 from events.config import Settings
 from events.db import Database, unit_of_work
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
-from events.mail.worker import Worker, WorkerOptions
+from events.mail.worker import WorkerOptions
+from events.registration.messages import Confirmed, Waitlisted
+from events.registration.models import RegistrationStatus
+from events.wiring import worker as build_worker
 
 PG_URL = os.environ.get(
     "EVENTS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/events_bench_test"
@@ -96,10 +99,10 @@ async def _queue(database: Database, count: int, kind: str) -> None:
     clock = SystemClock()
     async with unit_of_work(database.writer) as session:
         starts = clock.now() + dt.timedelta(days=30)
-        event = await catalog_service.create_event(
+        event = await lifecycle.create_event(
             session,
             clock,
-            catalog_service.EventInput(
+            EventInput(
                 title="Small group interventions: what works",
                 kind=EventKind.webinar,
                 format=EventFormat.online,
@@ -111,24 +114,28 @@ async def _queue(database: Database, count: int, kind: str) -> None:
             ),
             publish=True,
         )
-        event_id = event.id
+        event_id, event_slug, event_title = event.id, event.slug, event.title
+    model = Confirmed if kind == "confirmed" else Waitlisted
     for start in range(0, count, 1000):
         async with unit_of_work(database.writer) as session:
             for n in range(start, min(start + 1000, count)):
                 await enqueue(
                     session,
                     clock,
-                    kind=kind,
+                    message=model(
+                        event_id=event_id,
+                        event_slug=event_slug,
+                        event_title=event_title,
+                        status=RegistrationStatus(kind),
+                        name=f"Member {n}",
+                        position=n + 1,
+                        manage_token=f"bench-manage-token-{n:06d}",
+                        join_token=f"bench-join-token-{n:06d}",
+                        calendar_token=f"bench-calendar-token-{n:06d}",
+                    ),
                     recipient=f"member{n}@example.org",
-                    payload={
-                        "event_id": event_id,
-                        "name": f"Member {n}",
-                        "position": n + 1,
-                        "manage_token": f"bench-manage-token-{n:06d}",
-                        "join_token": f"bench-join-token-{n:06d}",
-                        "calendar_token": f"bench-calendar-token-{n:06d}",
-                    },
                     dedupe_key=f"bench:{n}",
+                    event_id=event_id,
                 )
 
 
@@ -167,7 +174,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             mail_from=f"Union Events <{SENDER}>",
         )
         options = WorkerOptions(batch_size=args.batch_size, schedule=False)
-        worker = Worker(database, SystemClock(), settings, options=options)
+        worker = build_worker(database, SystemClock(), settings, options=options)
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()

@@ -24,9 +24,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 import events.models  # noqa: F401
-from events import schema
+from events import lifecycle, schema
 from events.app import create_app
-from events.catalog import service as catalog_service
+from events.catalog.fields import EventInput
 from events.catalog.models import Event, EventFormat, EventKind
 from events.clock import SystemClock
 from events.config import Settings
@@ -88,10 +88,10 @@ async def _run(url: str, count: int, clients: int) -> dict[str, float]:
     capacity = count // 2
     async with unit_of_work(database.writer) as session:
         now = clock.now()
-        event = await catalog_service.create_event(
+        event = await lifecycle.create_event(
             session,
             clock,
-            catalog_service.EventInput(
+            EventInput(
                 title=f"Bench {time.time_ns()}",
                 kind=EventKind.webinar,
                 format=EventFormat.online,

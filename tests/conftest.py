@@ -248,7 +248,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         env="test",
         database_url=database_url,
-        secret_key="test-secret-key-test-secret-key-test-secret",  # type: ignore[arg-type]
+        secret_key="test-secret-key-test-secret-key-test-secret",
         base_url="http://testserver",
         page_cache_seconds=0,
     )

@@ -60,7 +60,7 @@ def _endpoint_files() -> set[Path]:
     from events.config import Settings
 
     app = create_app(
-        Settings(env="test", database_url="sqlite:///unused_test.sqlite3", secret_key="x" * 40)  # type: ignore[arg-type]
+        Settings(env="test", database_url="sqlite:///unused_test.sqlite3", secret_key="x" * 40)
     )
     files: set[Path] = set()
 

@@ -544,7 +544,7 @@ def subscribe_in_browser(page: Page, server: Server, topic: str, tag: str) -> di
     import datetime as dt
     from types import SimpleNamespace
 
-    from events.alerts.service import link_token
+    from events.alerts.links import link_token
 
     email = new_email(tag)
     page.goto(server.url(f"/alerts/topics/{topic}"))

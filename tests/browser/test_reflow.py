@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pytest
 
@@ -10,12 +10,20 @@ from tests.browser.conftest import NewPage
 from tests.browser.harness import Demo, Server, visit_every_page
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, ViewportSize
 
 pytestmark = pytest.mark.browser
 
+
+class ContextOptions(TypedDict, total=False):
+    """The ``new_context`` options a size needs."""
+
+    viewport: ViewportSize
+    device_scale_factor: float
+
+
 # 320 CSS pixels wide: a small phone, and a 1280 pixel window at 400 % zoom.
-NARROW = {
+NARROW: dict[str, ContextOptions] = {
     "320px": {"viewport": {"width": 320, "height": 640}},
     "1280px-at-400%": {"viewport": {"width": 320, "height": 256}, "device_scale_factor": 4},
 }

@@ -7,6 +7,7 @@ import datetime as dt
 
 import httpx
 
+from events.audit.service import MEMBER
 from events.db import unit_of_work
 from events.organiser.models import Organiser
 from events.privacy import service as privacy
@@ -34,7 +35,7 @@ async def test_purged_access_needs_and_erased_people_are_said_so(
             make.clock,
             email="b@example.org",
             secret=TEST_SECRET,
-            actor=privacy.audit.MEMBER,
+            actor=MEMBER,
         )
     assert done.access_purged == 2
 

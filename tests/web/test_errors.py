@@ -16,7 +16,7 @@ from events.registration.tokens import new_token
 
 
 async def _client(url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(env="test", database_url=url, secret_key="k" * 40, page_cache_seconds=0)  # type: ignore[arg-type]
+    settings = Settings(env="test", database_url=url, secret_key="k" * 40, page_cache_seconds=0)
     database = Database.from_url(url)
     app = create_app(settings, database=database)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
