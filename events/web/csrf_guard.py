@@ -8,7 +8,9 @@
   (403, the friendly ``csrf_failed`` page) unless (1) it is not cross-site: no
   ``Sec-Fetch-Site: cross-site`` and any ``Origin`` is this site's (``EVENTS_BASE_URL`` or
   the request's own host; no ``Origin`` at all, as old clients send, is accepted), and
-  (2) its form carries a token valid for its cookies. The body is read here and replayed
+  (2) its form carries a token valid for its cookies. ``Origin: null`` (what browsers send
+  from a page whose Referrer-Policy is no-referrer, as ours is) is no evidence either way:
+  ``Sec-Fetch-Site`` then decides, and the token always has to match. The body is read here and replayed
   to the route, so no view has to remember a call: a new form is protected by being there.
 
 Exempt: views marked ``@csrf_exempt(reason)`` (the one-click unsubscribe of RFC 8058, which
@@ -145,12 +147,18 @@ class CsrfMiddleware:
     # Enforcing ---------------------------------------------------------------------------
 
     def cross_site(self, scope: Scope) -> bool:
-        if (_header(scope, b"sec-fetch-site") or "").strip().lower() == "cross-site":
+        fetch_site = (_header(scope, b"sec-fetch-site") or "").strip().lower()
+        if fetch_site == "cross-site":
             return True
         origin = _header(scope, b"origin")
         if origin is None:
             return False  # an old client; the token still has to match
         origin = origin.strip().lower()
+        if origin == "null":
+            # Browsers send "Origin: null" on a same-origin form post when the page's
+            # Referrer-Policy is no-referrer (ours is). It says nothing about the sender,
+            # so Sec-Fetch-Site decides where it is sent; without it, the token alone.
+            return fetch_site not in ("", "same-origin")
         if origin == self.origin:
             return False
         host = (_header(scope, b"host") or "").strip().lower()

@@ -122,11 +122,31 @@ async def test_a_valid_token_without_origin_is_accepted(signed: httpx.AsyncClien
     assert out.status_code == 303
 
 
+@pytest.mark.parametrize("fetch_site", [None, "same-origin"])
+async def test_a_null_origin_from_our_own_page_is_accepted(
+    signed: httpx.AsyncClient, fetch_site: str | None
+) -> None:
+    """Chromium posts a form with "Origin: null" when the page's Referrer-Policy is
+    no-referrer, as ours is: that alone must not refuse our own forms."""
+    token = await csrf_token(signed, ACCOUNT)
+    headers = {"origin": "null"} | ({"sec-fetch-site": fetch_site} if fetch_site else {})
+    out = await signed.post("/organiser/logout", data={"csrf_token": token}, headers=headers)
+    assert out.status_code == 303
+
+
+async def test_a_null_origin_still_needs_the_token(signed: httpx.AsyncClient) -> None:
+    headers = {"origin": "null", "sec-fetch-site": "same-origin"}
+    out = await signed.post("/organiser/logout", data={"csrf_token": "x" * 43}, headers=headers)
+    assert _is_csrf_refusal(out)
+    assert (await signed.get(ACCOUNT)).status_code == 200
+
+
 @pytest.mark.parametrize(
     "headers",
     [
         {"origin": "https://evil.example"},
-        {"origin": "null"},
+        {"origin": "null", "sec-fetch-site": "cross-site"},
+        {"origin": "null", "sec-fetch-site": "same-site"},
         {"origin": "http://testserver.evil.example"},
         {"sec-fetch-site": "cross-site"},
         {"origin": "http://testserver", "sec-fetch-site": "cross-site"},
