@@ -10,8 +10,9 @@
   the request's own host; no ``Origin`` at all, as old clients send, is accepted), and
   (2) its form carries a token valid for its cookies. ``Origin: null`` (what browsers send
   from a page whose Referrer-Policy is no-referrer, as ours is) is no evidence either way:
-  ``Sec-Fetch-Site`` then decides, and the token always has to match. The body is read here and replayed
-  to the route, so no view has to remember a call: a new form is protected by being there.
+  ``Sec-Fetch-Site`` then decides, and the token always has to match. The body is read here
+  and replayed to the route, so no view has to remember a call: a new form is protected by
+  being there.
 
 Exempt: views marked ``@csrf_exempt(reason)`` (the one-click unsubscribe of RFC 8058, which
 mail providers post with no cookie; its secret link is the credential), and paths under
