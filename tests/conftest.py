@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import profiles
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -41,6 +42,7 @@ from events.app import create_app
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, make_engine
+from events.organiser import auth
 from tests.factories import Factory
 from tests.isolation import delete_all_rows, joined_database, tables_with_rows
 
@@ -53,6 +55,12 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 # A Monday in early March 2026, 10:00 UTC: British clocks go forward on 29 March.
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+
+# In-process tests hash passwords with argon2's cheapest profile: production cost (a tenth
+# of a second a hash) paid for every organiser the suite signs in is minutes of CI time.
+# Servers the tests start as real processes (CLI, browser) hash at production cost, and
+# tests/test_cli.py checks that they do.
+auth.use_password_parameters(profiles.CHEAPEST)
 
 # Tests that need real commits, by node id prefix (a file, or file::test). Found by running
 # the suite with every test rolled back: each of these failed that way. Why, per entry:
