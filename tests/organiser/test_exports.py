@@ -187,10 +187,13 @@ async def test_exports_leave_out_other_events_and_erased_people(
     assert "other@example.org" not in text and "gone@example.org" not in text
 
 
-# 100,000 rows (SQLite only: the point is the app's memory, not the database's) ------------
+# A large event (SQLite only: the point is the app's memory, not the database's) -----------
+# 20,000 rows: a 3.4 MB CSV. Streamed a page at a time, the process grows by under 2 MB
+# (``bench/export.py --rows 100000`` shows the same at 100,000 rows). Loading every row at
+# once (``page=ROWS + 1``) grows it by 41 MB for the CSV and 17 MB for the XLSX: both fail.
 
-ROWS = 100_000
-LIMIT = 50 * 1024 * 1024
+ROWS = 20_000
+LIMIT = 10 * 1024 * 1024
 
 
 @pytest.fixture
@@ -249,7 +252,7 @@ async def _big_event(database: Database, clock: FrozenClock, path: Path) -> Even
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-async def test_a_100000_row_export_streams_within_a_small_memory_bound(
+async def test_a_large_export_streams_within_a_small_memory_bound(
     big_database: Database, big_path: Path, clock: FrozenClock, kind: str
 ) -> None:
     event = await _big_event(big_database, clock, big_path)
@@ -281,7 +284,7 @@ async def test_a_100000_row_export_streams_within_a_small_memory_bound(
     assert largest_chunk < 1024 * 1024
     if kind == "csv":
         assert first.startswith(codecs.BOM_UTF8)
-        assert size > 10 * 1024 * 1024  # the file itself is far larger than any chunk
+        assert size > 3 * 1024 * 1024  # the file itself is far larger than any chunk
         assert lines == ROWS + 1
     else:
         assert first.startswith(b"PK")  # a zip container
