@@ -425,15 +425,24 @@ class ImportReport:
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), or UTF-16 (Teams) by its BOM or by its zero bytes."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8")
-    sample = data[:200]
-    if sample and sample.count(0) > len(sample) // 4:
-        # UTF-16 without a BOM: ASCII text has a zero byte in every other position.
-        return data.decode("utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be")
+    """UTF-8 (with or without BOM), or UTF-16 (Teams) by its BOM or by its zero bytes; a
+    file that looks like UTF-16 but is not (an odd length, a broken pair) is refused."""
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
+        sample = data[:200]
+        if sample and sample.count(0) > len(sample) // 4:
+            # UTF-16 without a BOM: ASCII text has a zero byte in every other position.
+            return data.decode("utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            {
+                "file": "This file's text could not be read. Save the report as CSV "
+                "(UTF-8 or UTF-16) and import it again."
+            }
+        ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

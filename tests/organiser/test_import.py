@@ -165,8 +165,12 @@ def test_encodings_and_plain_lists_are_read(data: bytes) -> None:
         (b"Name,Joined\nAnn,yesterday\n", "could not find an email column"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, "could not find an email column"),
         (b"Email\n" + b"a@example.org\n" * (attendance.IMPORT_LIMIT // 14 + 1), "larger than"),
+        # Zero bytes enough to look like UTF-16, but an odd length: cannot be UTF-16.
+        ("Email\nann@example.org\n".encode("utf-16-le") + b"\x00", "could not be read"),
+        (codecs.BOM_UTF16_LE + b"\x00\xd8E\x00", "could not be read"),  # a lone surrogate
+        (codecs.BOM_UTF8 + b"Email\n\xff\xfe\xfa\n", "could not be read"),
     ],
-    ids=["empty", "no-email-column", "binary", "too-large"],
+    ids=["empty", "no-email-column", "binary", "too-large", "odd-utf16", "bad-pair", "bad-utf8"],
 )
 def test_unusable_files_are_refused_with_a_clear_message(data: bytes, message: str) -> None:
     with pytest.raises(InvalidInput) as refused:
@@ -190,6 +194,11 @@ async def test_import_page_shows_the_report_and_refuses_bad_files_changing_nothi
     )
     assert bad.status_code == 422
     assert "could not find an email column" in bad.text and 'aria-invalid="true"' in bad.text
+    odd = "Email\nann@example.org\n".encode("utf-16-le") + b"\x00"
+    unreadable = await console.post(
+        path, data={"csrf_token": token}, files={"file": ("teams.csv", odd, "text/csv")}
+    )
+    assert unreadable.status_code == 422 and "could not be read" in unreadable.text
     none = await console.post(path, data={"csrf_token": token})
     assert none.status_code == 422 and "Choose the attendance report" in none.text
     assert await _attended(database, event) == set()
