@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.message import EmailMessage
 from functools import partial
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,15 +38,18 @@ class SubscriptionMessage(Message):
 
 class SubscriptionConfirm(SubscriptionMessage):
     kind: Literal[MessageKind.subscription_confirm] = MessageKind.subscription_confirm
+    subject_template: ClassVar[str] = "Confirm your email alerts for {topic}"
 
 
 class Alert(SubscriptionMessage):
     kind: Literal[MessageKind.alert] = MessageKind.alert
+    subject_template: ClassVar[str] = "New {topic} event: {title}"
     event_id: int
 
 
 class AlertDigest(SubscriptionMessage):
     kind: Literal[MessageKind.alert_digest] = MessageKind.alert_digest
+    subject_template: ClassVar[str] = "New {topic} events: {count}"
     event_ids: list[int]
 
 

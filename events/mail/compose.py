@@ -62,20 +62,6 @@ NOTICE_KINDS = frozenset({"event_updated", "event_cancelled", "broadcast", "remi
 # Kinds about a topic subscription rather than a registration.
 ALERT_KINDS = frozenset({"subscription_confirm", "alert", "alert_digest"})
 
-SUBJECTS: Mapping[str, str] = {
-    "confirmed": "Your place is confirmed: {title}",
-    "waitlisted": "You are on the waiting list: {title}",
-    "promoted": "A place has come up for you: {title}",
-    "cancelled": "Your place has been cancelled: {title}",
-    "event_updated": "Changed: {title}",
-    "event_cancelled": "Cancelled: {title}",
-    "broadcast": "{subject} ({title})",
-    "reminder": "Reminder: {title}, {when}",
-    "subscription_confirm": "Confirm your email alerts for {topic}",
-    "alert": "New {topic} event: {title}",
-    "alert_digest": "New {topic} events: {count}",
-}
-
 # How the fields an organiser changed are named in an update email.
 CHANGE_LABELS: Mapping[str, str] = {
     "starts_at": "the start time",
@@ -150,6 +136,8 @@ class Outgoing:
     payload: Mapping[str, Any]
     dedupe_key: str
     created_at: dt.datetime
+    # The kind's Subject line (its model's ``subject_template``), filled in by compose.
+    subject_template: str = ""
 
 
 def header_text(value: str) -> str:
@@ -363,9 +351,9 @@ def context(
 
 
 def subject_line(outgoing: Outgoing, values: Mapping[str, Any]) -> str:
-    template = SUBJECTS.get(outgoing.kind)
-    if template is None:
-        raise ComposeError(f"no template for mail kind {outgoing.kind!r}")
+    template = outgoing.subject_template
+    if not template:
+        raise ComposeError(f"no subject line for mail kind {outgoing.kind!r}")
     return header_text(
         template.format(
             title=values.get("title", ""),
@@ -390,8 +378,8 @@ def compose(
 ) -> EmailMessage:
     """The email for one outbox row. ``calendar``, when given, adds the invite in both the
     places calendar apps look (see ``CalendarPart``). ``events`` are a digest's events."""
-    if outgoing.kind not in SUBJECTS:
-        raise ComposeError(f"no template for mail kind {outgoing.kind!r}")
+    if not outgoing.subject_template:
+        raise ComposeError(f"no subject line for mail kind {outgoing.kind!r}")
     values = context(
         outgoing,
         event=event,

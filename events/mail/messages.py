@@ -37,6 +37,9 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: MessageKind
+    # The Subject line: a format string over the composed values (``title``, ``when``,
+    # ``subject``, ``topic``, ``count``); each kind's model sets its own.
+    subject_template: ClassVar[str] = ""
     # Fields holding raw secrets (link tokens): on the row until the email is finished
     # with (sent, failed or skipped), then dropped.
     secret_fields: ClassVar[frozenset[str]] = frozenset()
@@ -92,6 +95,7 @@ class Queued(Generic[M]):
             payload={**self.message.payload(), **extra},
             dedupe_key=self.dedupe_key,
             created_at=self.created_at,
+            subject_template=self.message.subject_template,
         )
 
 

@@ -60,20 +60,24 @@ class PlaceMessage(Message):
 
 class Confirmed(PlaceMessage):
     kind: Literal[MessageKind.confirmed] = MessageKind.confirmed
+    subject_template: ClassVar[str] = "Your place is confirmed: {title}"
     resent: bool = False
 
 
 class Waitlisted(PlaceMessage):
     kind: Literal[MessageKind.waitlisted] = MessageKind.waitlisted
+    subject_template: ClassVar[str] = "You are on the waiting list: {title}"
     resent: bool = False
 
 
 class Promoted(PlaceMessage):
     kind: Literal[MessageKind.promoted] = MessageKind.promoted
+    subject_template: ClassVar[str] = "A place has come up for you: {title}"
 
 
 class Cancelled(PlaceMessage):
     kind: Literal[MessageKind.cancelled] = MessageKind.cancelled
+    subject_template: ClassVar[str] = "Your place has been cancelled: {title}"
     # Queued by an erasure: once finished with, the row keeps nothing of the person.
     erased: bool = False
 
@@ -83,6 +87,7 @@ class Cancelled(PlaceMessage):
 
 class Reminder(PlaceMessage):
     kind: Literal[MessageKind.reminder] = MessageKind.reminder
+    subject_template: ClassVar[str] = "Reminder: {title}, {when}"
     offset: int
     # The start it reminds of: a rescheduled event's old reminders are not sent.
     starts_at: IsoDateTime
@@ -90,17 +95,20 @@ class Reminder(PlaceMessage):
 
 class EventUpdated(PlaceMessage):
     kind: Literal[MessageKind.event_updated] = MessageKind.event_updated
+    subject_template: ClassVar[str] = "Changed: {title}"
     changed: list[str] = []
     sequence: int | None = None
 
 
 class EventCancelled(PlaceMessage):
     kind: Literal[MessageKind.event_cancelled] = MessageKind.event_cancelled
+    subject_template: ClassVar[str] = "Cancelled: {title}"
     sequence: int | None = None
 
 
 class Broadcast(PlaceMessage):
     kind: Literal[MessageKind.broadcast] = MessageKind.broadcast
+    subject_template: ClassVar[str] = "{subject} ({title})"
     subject: str
     body: str
     sender_name: str = ""

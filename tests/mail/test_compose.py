@@ -19,8 +19,12 @@ from events.mail.compose import (
     compose,
     header_text,
 )
+from events.wiring import message_registry
 
 CREATED = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+# Each kind's Subject line, as its model declares it.
+REGISTRY = message_registry()
+SUBJECTS = {kind.value: REGISTRY.model(kind).subject_template for kind in REGISTRY.kinds}
 
 
 def an_event(**overrides: object) -> Event:
@@ -64,6 +68,7 @@ def an_outgoing(kind: str = "confirmed", **payload: object) -> Outgoing:
         payload=values,
         dedupe_key=f"registration:3:{kind}",
         created_at=CREATED,
+        subject_template=SUBJECTS.get(kind, ""),
     )
 
 
@@ -197,6 +202,7 @@ def test_unusable_recipient_is_refused(recipient: str) -> None:
         payload=outgoing.payload,
         dedupe_key=outgoing.dedupe_key,
         created_at=outgoing.created_at,
+        subject_template=outgoing.subject_template,
     )
     with pytest.raises(ComposeError):
         build(broken)

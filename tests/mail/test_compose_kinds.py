@@ -9,8 +9,19 @@ from email.message import EmailMessage
 import pytest
 from starlette.applications import Starlette
 
-from events.mail.compose import CALENDAR_PATH, SUBJECTS, Outgoing, compose
+from events.mail.compose import CALENDAR_PATH, Outgoing, compose
+from events.mail.kinds import MessageKind
+from events.wiring import message_registry
 from tests.mail.test_compose import CREATED, an_event
+
+# Every kind composed by mail/compose.py, with its model's Subject line (the subject access
+# report has its own composer, privacy/report.py).
+REGISTRY = message_registry()
+SUBJECTS = {
+    kind.value: REGISTRY.model(kind).subject_template
+    for kind in REGISTRY.kinds
+    if kind is not MessageKind.subject_access
+}
 
 PAYLOADS: dict[str, dict[str, object]] = {
     "event_updated": {"status": "confirmed", "changed": ["starts_at", "venue_name"], "sequence": 2},
@@ -37,7 +48,7 @@ def outgoing(kind: str, **payload: object) -> Outgoing:
     }
     values.update(PAYLOADS.get(kind, {}))
     values.update(payload)
-    return Outgoing(41, kind, "sam@example.org", values, f"k:{kind}", CREATED)
+    return Outgoing(41, kind, "sam@example.org", values, f"k:{kind}", CREATED, SUBJECTS[kind])
 
 
 def build(kind: str, **payload: object) -> EmailMessage:
