@@ -113,5 +113,5 @@ async def register(
             factory.clock,
             event_id=event.id,
             data=registration_input(email, **overrides),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )

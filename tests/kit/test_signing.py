@@ -12,20 +12,34 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
+from starlette.applications import Starlette
 
+from events.alerts.links import Purpose as AlertPurpose
+from events.alerts.links import link_token
+from events.app import create_app
+from events.config import Settings
 from events.kit.signing import Purpose, Signer
-from events.registration.tokens import new_token
+from events.organiser.web import cookie_value, token_from_cookie
+from events.registration.tokens import LinkSet, new_token
+from events.web.context import AppContext
+from events.web.csrf import Csrf
 from tests.factories import TEST_SECRET, TEST_SIGNER
 
 MANAGE = "Jq0t4m3mcZ3Yb2b4Gq2fWQp9rj1uQ6f8bA0kFh3yZxE"
 CREATED = dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
 STORED_PURPOSES = ["manage", "join", "calendar", "session", "api", "erase"]
+ALERT_PURPOSES: tuple[AlertPurpose, ...] = ("confirm", "unsubscribe")
 
 
 # The formulas as the code wrote them before the signer --------------------------------
@@ -58,6 +72,11 @@ def old_csrf_token(secret: str, cookie: str, session: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def app_context_of(app: Starlette) -> AppContext:
+    context: AppContext = app.state.context
+    return context
+
+
 def subscription(id_: int = 42, created_at: dt.datetime = CREATED) -> Any:
     return SimpleNamespace(id=id_, created_at=created_at)
 
@@ -74,22 +93,42 @@ def test_stored_hashes_are_unchanged(purpose: str) -> None:
     assert not TEST_SIGNER.matches(Purpose(purpose), token + "x", expected)
 
 
-def test_derived_tokens_are_unchanged() -> None:
-    for purpose in ("join", "calendar"):
-        expected = old_derived(TEST_SECRET, purpose, MANAGE)
-        assert TEST_SIGNER.derive(Purpose(purpose), MANAGE) == expected
+def test_the_links_of_one_email_are_unchanged() -> None:
+    links = LinkSet.from_manage(TEST_SIGNER, MANAGE)
+    assert links.join == old_derived(TEST_SECRET, "join", MANAGE)
+    assert links.calendar == old_derived(TEST_SECRET, "calendar", MANAGE)
+    assert links.hashes(TEST_SIGNER) == {
+        purpose: old_token_hash(TEST_SECRET, purpose, getattr(links, purpose))
+        for purpose in ("manage", "join", "calendar")
+    }
     # As computed by the code before the signer, for this secret.
-    assert TEST_SIGNER.derive(Purpose.JOIN, MANAGE) == "9bTnEdy6m3qvb9KJ6mF_nRVWfUyIroGEVbdFD-EBHfA"
-    assert TEST_SIGNER.hash_token(Purpose.MANAGE, MANAGE) == (
+    assert links.join == "9bTnEdy6m3qvb9KJ6mF_nRVWfUyIroGEVbdFD-EBHfA"
+    assert links.calendar == "mpSl0G65DGl1PlwtsNsPfhq5lrHuf3UxjnMgNtjBnrI"
+    assert links.hashes(TEST_SIGNER)["manage"] == (
         "505cd93c2d2f7d70fc432a7ad9762427321249673efcccc471bfd5eac4011ee1"
     )
 
 
-def test_the_csrf_key_is_unchanged() -> None:
-    digest = hmac.new(TEST_SIGNER.csrf_key, b"visitor\x00sess", hashlib.sha256).digest()
-    token = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    assert token == old_csrf_token(TEST_SECRET, "visitor", "sess")
-    assert token == "W_SbT6qxjz6yW9JUHl5NBq9Q9PceFpLIHi95Vwrvvj4"
+def test_alert_links_are_unchanged() -> None:
+    sub = subscription()
+    for purpose in ALERT_PURPOSES:
+        assert link_token(TEST_SIGNER, sub, purpose) == old_link_token(TEST_SECRET, sub, purpose)
+    assert link_token(TEST_SIGNER, sub, "confirm") == "42.Cu87XmkbirbT-iQvX_bf6S_Z31onpIT6"
+    assert link_token(TEST_SIGNER, sub, "unsubscribe") == "42.9X7zOvSf_LF4Q1FTfp64SVquMdzNYEUg"
+
+
+def test_session_cookies_are_unchanged() -> None:
+    value = cookie_value(TEST_SIGNER, MANAGE)
+    assert value == old_cookie_value(TEST_SECRET, MANAGE)
+    assert value == "Jq0t4m3mcZ3Yb2b4Gq2fWQp9rj1uQ6f8bA0kFh3yZxE.MNbLIZsvFA_3UtZeXezBvg"
+    assert token_from_cookie(TEST_SIGNER, old_cookie_value(TEST_SECRET, MANAGE)) == MANAGE
+
+
+def test_csrf_tokens_are_unchanged() -> None:
+    csrf = Csrf(TEST_SIGNER.csrf_key)
+    assert csrf.token_for("visitor", "sess") == old_csrf_token(TEST_SECRET, "visitor", "sess")
+    assert csrf.token_for("visitor", "sess") == "W_SbT6qxjz6yW9JUHl5NBq9Q9PceFpLIHi95Vwrvvj4"
+    assert csrf.valid("visitor", old_csrf_token(TEST_SECRET, "visitor", ""))
 
 
 @given(
@@ -107,15 +146,10 @@ def test_every_formula_matches_for_any_secret_and_input(
     for purpose in ("join", "calendar"):
         assert signer.derive(Purpose(purpose), token) == old_derived(secret, purpose, token)
     sub = subscription(id_, dt.datetime.fromtimestamp(seconds, dt.UTC))
-    for purpose in ("confirm", "unsubscribe"):
-        mac = signer.mac(Purpose(f"alerts:{purpose}"), f"{id_}:{seconds}")
-        link = f"{id_}.{base64.urlsafe_b64encode(mac).decode()[:32]}"
-        assert link == old_link_token(secret, sub, purpose)
-    mac = signer.mac(Purpose.SESSION_COOKIE, token)
-    cookie = f"{token}.{base64.urlsafe_b64encode(mac[:16]).decode().rstrip('=')}"
-    assert cookie == old_cookie_value(secret, token)
-    key = hashlib.sha256(f"csrf:{secret}".encode()).digest()
-    assert signer.csrf_key == key
+    for purpose in ALERT_PURPOSES:
+        assert link_token(signer, sub, purpose) == old_link_token(secret, sub, purpose)
+    assert cookie_value(signer, token) == old_cookie_value(secret, token)
+    assert Csrf(signer.csrf_key).token_for(token, "s") == old_csrf_token(secret, token, "s")
 
 
 # Refusals and separation --------------------------------------------------------------
@@ -165,3 +199,34 @@ def test_a_purpose_is_used_only_as_what_it_is() -> None:
         TEST_SIGNER.hash_token(Purpose.SESSION_COOKIE, MANAGE)
     with pytest.raises(ValueError):
         TEST_SIGNER.mac(Purpose.MANAGE, MANAGE)
+
+
+# Built once, at start-up --------------------------------------------------------------
+
+
+def test_the_app_builds_its_signer_once_from_the_settings(app: Starlette) -> None:
+    context = app_context_of(app)
+    assert context.signer.csrf_key == TEST_SIGNER.csrf_key
+    assert context.csrf.token_for("visitor") == Csrf(TEST_SIGNER.csrf_key).token_for("visitor")
+
+
+def test_the_app_refuses_an_empty_secret(settings: Settings) -> None:
+    empty = settings.model_copy(update={"secret_key": SecretStr("")})
+    with pytest.raises(ValueError, match="empty"):
+        create_app(empty)
+
+
+def test_a_command_refuses_an_empty_development_key_file(tmp_path: Path) -> None:
+    (tmp_path / ".events-secret").write_text("\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
+    env["EVENTS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'signer_test.sqlite3'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "events", "worker", "--once"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "configuration error: EVENTS_SECRET_KEY" in done.stderr
