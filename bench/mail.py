@@ -46,6 +46,7 @@ from events.catalog.models import EventFormat, EventKind
 from events.clock import SystemClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.kit.signing import Signer
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.mail.outbox import enqueue
 from events.mail.worker import WorkerOptions
@@ -174,7 +175,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             mail_from=f"Union Events <{SENDER}>",
         )
         options = WorkerOptions(batch_size=args.batch_size, schedule=False)
-        worker = build_worker(database, SystemClock(), settings, options=options)
+        signer = Signer(settings.secret())
+        worker = build_worker(database, SystemClock(), settings, signer=signer, options=options)
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()

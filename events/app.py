@@ -23,6 +23,7 @@ from events.catalog.routes import routes as catalog_routes
 from events.clock import Clock, SystemClock
 from events.config import Settings, load_settings
 from events.db import Database
+from events.kit.signing import Signer
 from events.kit.throttle import RateLimiter
 from events.organiser.routes import routes as organiser_routes
 from events.organiser.web import COOKIE_NAME as SESSION_COOKIE
@@ -47,6 +48,9 @@ log = logging.getLogger("events")
 def create_app(
     settings: Settings, *, clock: Clock | None = None, database: Database | None = None
 ) -> Starlette:
+    # The one signer, from the validated secret (in development, the local key file is read
+    # or created here, once); an empty secret stops the app here.
+    signer = Signer(settings.secret())
     database = database or Database.from_url(settings.database_url)
     routes: list[BaseRoute] = [
         *calendar_routes,  # first: /events/{slug}.ics before catalog's /events/{slug}
@@ -61,7 +65,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with _mail_worker(settings, database, clock or SystemClock()):
+        async with _mail_worker(settings, database, clock or SystemClock(), signer):
             yield
         await database.dispose()
 
@@ -79,7 +83,7 @@ def create_app(
     def url(name: str, /, **params: Any) -> str:
         return _path(name, tuple(sorted((k, str(v)) for k, v in params.items())))
 
-    csrf = Csrf(settings.secret)
+    csrf = Csrf(signer.csrf_key)
     renderer = Renderer(
         {
             "csrf_placeholder": csrf.placeholder,
@@ -98,6 +102,7 @@ def create_app(
         settings=settings,
         database=database,
         clock=the_clock,
+        signer=signer,
         renderer=renderer,
         cache=cache,
         csrf=csrf,
@@ -131,14 +136,16 @@ def create_app(
 
 
 @asynccontextmanager
-async def _mail_worker(settings: Settings, database: Database, clock: Clock) -> AsyncIterator[None]:
+async def _mail_worker(
+    settings: Settings, database: Database, clock: Clock, signer: Signer
+) -> AsyncIterator[None]:
     """On the embedded set-up (``settings.runs_worker_in_process``) the app sends its own
     mail, so a newcomer sees it arrive; deployments run ``events worker`` instead."""
     if not settings.runs_worker_in_process:
         yield
         return
     stop = asyncio.Event()
-    worker = build_worker(database, clock, settings)
+    worker = build_worker(database, clock, settings, signer=signer)
     task = asyncio.create_task(worker.run(stop), name="events-mail-worker")
     log.info("mail worker %s running in this process", worker.worker_id)
     try:

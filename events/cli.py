@@ -17,6 +17,7 @@ import click
 
 import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
 from events.config import ConfigError, Settings, load_settings
+from events.kit.signing import Signer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +28,14 @@ def _settings() -> Settings:
     except ConfigError as exc:
         click.echo(f"events: configuration error: {exc}", err=True)
         sys.exit(2)
+
+
+def _signer(settings: Settings) -> Signer:
+    """The command's one signer (in development, reading or creating the local key file)."""
+    try:
+        return Signer(settings.secret())
+    except ValueError as exc:
+        raise ConfigError(f"EVENTS_SECRET_KEY: {exc}") from None
 
 
 def _friendly(fn: F) -> F:
@@ -59,7 +68,9 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
     import uvicorn
 
     settings = _settings()
-    settings.secret()  # in development, create the local secret before workers race to
+    # Refuse a bad secret now; in development, create the local key file before uvicorn's
+    # workers race to.
+    _signer(settings)
     if demo:
         from events import schema
 
@@ -140,7 +151,7 @@ async def _work(settings: Settings, once: bool) -> str:
 
     database = Database.from_url(settings.database_url)
     try:
-        mailer = build_worker(database, SystemClock(), settings)
+        mailer = build_worker(database, SystemClock(), settings, signer=_signer(settings))
         parts = urlsplit(settings.mail_url)
         target = parts.path if parts.scheme == "file" else f"{parts.scheme}://{parts.hostname}"
         click.echo(f"events: worker {mailer.worker_id} sending to {target}")
@@ -364,11 +375,12 @@ async def _erase(settings: Settings, email: str) -> Any:
     from events.db import Database, unit_of_work
     from events.privacy import service
 
+    signer = _signer(settings)
     database = Database.from_url(settings.database_url)
     try:
         async with unit_of_work(database.writer) as session:
             return await service.erase_email(
-                session, SystemClock(), email=email, secret=settings.secret(), actor=SYSTEM
+                session, SystemClock(), email=email, signer=signer, actor=SYSTEM
             )
     finally:
         await database.dispose()

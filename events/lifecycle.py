@@ -34,6 +34,7 @@ from events.catalog.lifecycle import EventChange, Operation
 from events.catalog.models import Event, EventStatus
 from events.clock import Clock
 from events.errors import Conflict, InvalidInput
+from events.kit.signing import Signer
 from events.registration import capacity as places
 from events.registration import notices
 from events.registration import service as registrations
@@ -78,14 +79,15 @@ def _audit_safe(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _capacity(
-    session: AsyncSession, clock: Clock, change: EventChange, secret: str
+    session: AsyncSession, clock: Clock, change: EventChange, *, signer: Signer | None
 ) -> list[Registration]:
     if change.capacity is None or change.operation != Operation.updated:
         return []
+    signer = _edits_need(signer)
     event = change.event
     try:
         promoted = await registrations.change_capacity(
-            session, clock, event_id=event.id, capacity_=change.capacity.new, secret=secret
+            session, clock, event_id=event.id, capacity_=change.capacity.new, signer=signer
         )
     except Conflict as refused:
         raise InvalidInput({"capacity": refused.message}) from None
@@ -147,21 +149,34 @@ async def _record(
     )
 
 
+def _edits_need(signer: Signer | None) -> Signer:
+    if signer is None:
+        raise ValueError("an edit can promote registrations and send links: it needs the signer")
+    return signer
+
+
 async def apply(
-    session: AsyncSession, clock: Clock, change: EventChange, *, actor: Actor, secret: str
+    session: AsyncSession,
+    clock: Clock,
+    change: EventChange,
+    *,
+    actor: Actor,
+    signer: Signer | None,
 ) -> Applied:
-    """Everything ``change`` causes outside the catalogue, in this transaction."""
+    """Everything ``change`` causes outside the catalogue, in this transaction. Only an
+    edit (``Operation.updated``) mints secret links (promoted places, update notices): it
+    needs the ``signer``; the other operations pass None."""
     if change.nothing:
         return Applied(change)
     event = change.event
-    promoted = await _capacity(session, clock, change, secret)
+    promoted = await _capacity(session, clock, change, signer=signer)
     notified = alerts_queued = 0
     if change.times_or_place_changed and event.status == EventStatus.published:
         notified = await notices.notify_event_updated(
-            session, clock, event=event, changed=change.moved, secret=secret
+            session, clock, event=event, changed=change.moved, signer=_edits_need(signer)
         )
     if change.operation == Operation.cancelled:
-        notified = await notices.notify_event_cancelled(session, clock, event=event, secret=secret)
+        notified = await notices.notify_event_cancelled(session, clock, event=event)
     await _record(session, clock, change, actor, notified)
     for registration in promoted:
         await audit.record(
@@ -195,7 +210,7 @@ async def create_event(
     """Create an event as a draft (or published at once). Recorded in the audit log as the
     actor's doing (the system's when none is given)."""
     change = await catalog.create_event(session, clock, data, publish=publish)
-    await apply(session, clock, change, actor=actor or SYSTEM, secret="")
+    await apply(session, clock, change, actor=actor or SYSTEM, signer=None)
     return change.event
 
 
@@ -206,7 +221,7 @@ async def update_event(
     event: Event,
     data: EventInput,
     actor: Actor,
-    secret: str,
+    signer: Signer,
 ) -> Applied:
     """Apply an edit (see ``catalog.lifecycle.update_event``) and what it causes."""
     catalog.check(data)
@@ -214,7 +229,7 @@ async def update_event(
     # two simultaneous reschedules raise the sequence twice, in order, never to one value.
     await places.lock_event(session, event.id)
     change = await catalog.update_event(session, clock, event=event, data=data)
-    applied = await apply(session, clock, change, actor=actor, secret=secret)
+    applied = await apply(session, clock, change, actor=actor, signer=signer)
     if not change.nothing:
         await session.refresh(change.event, ["region", "series", "campaign"])
     return applied
@@ -225,7 +240,7 @@ async def publish_event(
 ) -> Event:
     """Put a draft on the public pages. Publishing twice changes nothing."""
     change = await catalog.publish_event(session, clock, event)
-    await apply(session, clock, change, actor=actor, secret="")
+    await apply(session, clock, change, actor=actor, signer=None)
     return event
 
 
@@ -251,19 +266,19 @@ async def unpublish_event(
     else:
         taken = False
     change = await catalog.unpublish_event(session, clock, event, has_registrations=taken)
-    await apply(session, clock, change, actor=actor, secret="")
+    await apply(session, clock, change, actor=actor, signer=None)
     return event
 
 
 async def cancel_event(
-    session: AsyncSession, clock: Clock, event: Event, *, actor: Actor = SYSTEM, secret: str = ""
+    session: AsyncSession, clock: Clock, event: Event, *, actor: Actor = SYSTEM
 ) -> Event:
     """Cancel an event and email everyone confirmed or waiting (confirmed places with a
     calendar cancellation). Cancelling twice changes nothing."""
     # Under the event's lock, so no registration slips in between the check and the notices.
     await places.lock_event(session, event.id)
     change = await catalog.cancel_event(session, clock, event)
-    await apply(session, clock, change, actor=actor, secret=secret)
+    await apply(session, clock, change, actor=actor, signer=None)
     return event
 
 
@@ -281,5 +296,5 @@ async def duplicate_event(
     change = await catalog.duplicate_event(
         session, clock, event=event, starts_on=starts_on, title=title, owner_id=actor.organiser_id
     )
-    await apply(session, clock, change, actor=actor, secret="")
+    await apply(session, clock, change, actor=actor, signer=None)
     return change.event

@@ -19,6 +19,7 @@ from events.clock import Clock
 from events.config import Settings
 from events.db import Database
 from events.kit.jobs import Job
+from events.kit.signing import Signer
 from events.kit.throttle import CLEAN_UP_JOB
 from events.mail.messages import Registry
 from events.mail.worker import Worker
@@ -36,9 +37,12 @@ def message_registry(*, invites: InviteBuilder | None = registration_invite) -> 
 JOBS: Sequence[Job] = (REMINDER_JOB, DIGEST_JOB, RETENTION_JOB, CLEAN_UP_JOB)
 
 
-def worker(database: Database, clock: Clock, settings: Settings, **options: Any) -> Worker:
+def worker(
+    database: Database, clock: Clock, settings: Settings, *, signer: Signer, **options: Any
+) -> Worker:
     """The outbox worker with every room's handlers and jobs (``events worker``, and the
-    in-process worker of ``events serve``). ``options``: ``Worker``'s keyword arguments."""
+    in-process worker of ``events serve``), signing links with the process's one ``signer``.
+    ``options``: ``Worker``'s other keyword arguments."""
     options.setdefault("registry", message_registry())
     options.setdefault("jobs", JOBS)
-    return Worker(database, clock, settings, **options)
+    return Worker(database, clock, settings, signer=signer, **options)

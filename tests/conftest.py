@@ -43,7 +43,7 @@ from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, make_engine
 from events.organiser import auth
-from tests.factories import Factory
+from tests.factories import TEST_SECRET, Factory
 from tests.isolation import delete_all_rows, joined_database, tables_with_rows
 
 PG_ADMIN_URL = os.environ.get(
@@ -256,7 +256,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         env="test",
         database_url=database_url,
-        secret_key="test-secret-key-test-secret-key-test-secret",
+        secret_key=TEST_SECRET,  # what TEST_SIGNER signs with
         base_url="http://testserver",
         page_cache_seconds=0,
     )

@@ -12,6 +12,7 @@ from events.catalog.fields import EventInput
 from events.catalog.models import Campaign, Event, EventFormat, EventKind, Partner, Series, Topic
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
+from events.kit.signing import Signer
 from events.organiser import groupings
 
 _counter = itertools.count(1)
@@ -85,6 +86,7 @@ class Factory:
 # Registration helpers ------------------------------------------------------------------
 
 TEST_SECRET = "test-secret-key-test-secret-key-test-secret"
+TEST_SIGNER = Signer(TEST_SECRET)
 
 
 def registration_input(email: str | None = None, **overrides: Any) -> Any:
@@ -111,5 +113,5 @@ async def register(
             factory.clock,
             event_id=event.id,
             data=registration_input(email, **overrides),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )

@@ -132,9 +132,9 @@ def _compose(
     message = item.message
     if isinstance(message, Alert) and event is None:
         raise ComposeError("the event this message is about no longer exists")
-    links = {"unsubscribe_token": link_token(context.secret, subscription, "unsubscribe")}
+    links = {"unsubscribe_token": link_token(context.signer, subscription, "unsubscribe")}
     if isinstance(message, SubscriptionConfirm):
-        links["confirm_token"] = link_token(context.secret, subscription, "confirm")
+        links["confirm_token"] = link_token(context.signer, subscription, "confirm")
     return compose(
         item.outgoing(**links),
         event=event,

@@ -35,6 +35,7 @@ from events.clock import Clock
 from events.config import Settings
 from events.errors import NotFound
 from events.kit.jobs import Job
+from events.kit.signing import Signer
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 
@@ -52,7 +53,7 @@ class InvalidAlertLink(NotFound):
 
 
 async def subscription_by_token(
-    session: AsyncSession, *, token: str, secret: str, purpose: Purpose
+    session: AsyncSession, *, token: str, signer: Signer, purpose: Purpose
 ) -> TopicSubscription:
     """The subscription a link names; a wrong, malformed or stale link is
     ``InvalidAlertLink`` whatever was wrong with it."""
@@ -67,7 +68,7 @@ async def subscription_by_token(
         )
     ).scalar_one_or_none()
     if subscription is None or not hmac.compare_digest(
-        link_token(secret, subscription, purpose).encode(), token.encode()
+        link_token(signer, subscription, purpose).encode(), token.encode()
     ):
         raise InvalidAlertLink()
     return subscription
@@ -142,11 +143,11 @@ async def subscribe(
 
 
 async def confirm(
-    session: AsyncSession, clock: Clock, *, token: str, secret: str
+    session: AsyncSession, clock: Clock, *, token: str, signer: Signer
 ) -> TopicSubscription:
     """Activate a subscription from its confirmation link (again: no change)."""
     subscription = await subscription_by_token(
-        session, token=token, secret=secret, purpose="confirm"
+        session, token=token, signer=signer, purpose="confirm"
     )
     now = clock.now()
     if subscription.status == SubscriptionStatus.unsubscribed:
@@ -164,11 +165,11 @@ async def confirm(
 
 
 async def unsubscribe(
-    session: AsyncSession, clock: Clock, *, token: str, secret: str
+    session: AsyncSession, clock: Clock, *, token: str, signer: Signer
 ) -> TopicSubscription:
     """Stop a subscription from its unsubscribe link (again: no change)."""
     subscription = await subscription_by_token(
-        session, token=token, secret=secret, purpose="unsubscribe"
+        session, token=token, signer=signer, purpose="unsubscribe"
     )
     if subscription.status != SubscriptionStatus.unsubscribed:
         now = clock.now()
@@ -311,7 +312,9 @@ def events_in_order(events: Sequence[Event], ids: Sequence[int]) -> list[Event]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-async def _digest_job(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+async def _digest_job(
+    session: AsyncSession, clock: Clock, settings: Settings, signer: Signer
+) -> int:
     return await schedule_digests(
         session, clock, hour=settings.alert_digest_hour, zone=settings.timezone
     )

@@ -117,7 +117,7 @@ async def confirm_form(request: Request) -> Response:
     token = request.path_params["token"]
     async with unit_of_work(request) as session:
         subscription = await service.subscription_by_token(
-            session, token=token, secret=context.settings.secret(), purpose="confirm"
+            session, token=token, signer=context.signer, purpose="confirm"
         )
         await session.refresh(subscription, ["topic"])
     html = context.renderer.render("alerts/confirm.html", subscription=subscription, token=token)
@@ -132,7 +132,7 @@ async def confirm(request: Request) -> Response:
             session,
             context.clock,
             token=request.path_params["token"],
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     html = context.renderer.render("alerts/confirmed.html", subscription=subscription)
     return HTMLResponse(html, headers=PRIVATE)
@@ -144,7 +144,7 @@ async def unsubscribe_form(request: Request) -> Response:
     token = request.path_params["token"]
     async with unit_of_work(request) as session:
         subscription = await service.subscription_by_token(
-            session, token=token, secret=context.settings.secret(), purpose="unsubscribe"
+            session, token=token, signer=context.signer, purpose="unsubscribe"
         )
         await session.refresh(subscription, ["topic"])
     html = context.renderer.render(
@@ -167,7 +167,7 @@ async def unsubscribe(request: Request) -> Response:
             session,
             context.clock,
             token=request.path_params["token"],
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     html = context.renderer.render("alerts/unsubscribed.html", subscription=subscription)
     return HTMLResponse(html, headers=PRIVATE)

@@ -77,10 +77,6 @@ def _base_url(request: Request) -> str:
     return app_context(request).settings.base_url
 
 
-def _secret(request: Request) -> str:
-    return app_context(request).settings.secret()
-
-
 @api_call
 async def create_event(request: Request, organiser: Organiser) -> Response:
     data = schemas.read_input(schemas.EventCreate, await _payload(request))
@@ -126,7 +122,7 @@ async def update_event(request: Request, organiser: Organiser) -> Response:
             event=event,
             data=input_values(values, owner_id=event.owner_id),
             actor=Actor.of(organiser, via_api=True),
-            secret=_secret(request),
+            signer=context.signer,
         )
         event = await event_with_details(session, change.event.id)
         answer = schemas.managed_event(event, now=context.clock.now(), base_url=_base_url(request))
@@ -198,7 +194,7 @@ async def add_registration(request: Request, organiser: Organiser) -> Response:
             event=event,
             data=data,
             actor=Actor.of(organiser, via_api=True),
-            secret=_secret(request),
+            signer=context.signer,
             status=status,
         )
         answer = schemas.managed_registration(registration, event.timezone)
@@ -221,7 +217,7 @@ async def cancel_registration(request: Request, organiser: Organiser) -> Respons
             event=event,
             registration_id=_registration_id(request),
             actor=Actor.of(organiser, via_api=True),
-            secret=_secret(request),
+            signer=context.signer,
         )
         answer = schemas.managed_registration(registration, event.timezone)
     return _json(schemas.to_json(answer))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog import queries
 from events.catalog.models import Event, EventStatus, event_topics
+from events.kit.signing import Signer
 from events.registration import service as registration_service
 from events.registration.errors import RegistrationNotFound
 from events.registration.models import Registration, RegistrationStatus
@@ -142,13 +143,13 @@ class PrivatePlace:
 
 
 async def private_places(
-    session: AsyncSession, *, token: str, secret: str, now: dt.datetime
+    session: AsyncSession, *, token: str, signer: Signer, now: dt.datetime
 ) -> tuple[Registration, list[PrivatePlace]]:
     """The confirmed places held under the email behind a private feed link, with their
     events (public ones, in the feed window). A wrong token is ``RegistrationNotFound``
     like a missing one."""
     holder = await registration_service.registration_by_calendar_token(
-        session, token=token, secret=secret
+        session, token=token, signer=signer
     )
     query = (
         select(Registration, Event)
@@ -166,11 +167,11 @@ async def private_places(
 
 
 async def private_place(
-    session: AsyncSession, *, token: str, secret: str, event_id: int
+    session: AsyncSession, *, token: str, signer: Signer, event_id: int
 ) -> tuple[Registration, Event]:
     """One place of the private feed by event, for its personal joining redirect."""
     holder = await registration_service.registration_by_calendar_token(
-        session, token=token, secret=secret
+        session, token=token, signer=signer
     )
     query = (
         select(Registration, Event)

@@ -194,7 +194,7 @@ async def private_feed(request: Request) -> Response:
     now = context.clock.now()
     async with unit_of_work(request) as session:
         _, places = await service.private_places(
-            session, token=token, secret=context.settings.secret(), now=now
+            session, token=token, signer=context.signer, now=now
         )
         views = [(builders.EventView.from_event(p.event), p.event.id) for p in places]
     base = context.settings.base_url.rstrip("/")
@@ -233,7 +233,7 @@ async def private_join(request: Request) -> Response:
         registration, event = await service.private_place(
             session,
             token=request.path_params["token"],
-            secret=context.settings.secret(),
+            signer=context.signer,
             event_id=request.path_params["event_id"],
         )
     now = context.clock.now()

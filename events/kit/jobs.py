@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.kit.signing import Signer
 
 log = logging.getLogger("events.jobs")
 
-JobFunction = Callable[[AsyncSession, Clock, Settings], Awaitable[int]]
-"""(session, clock, settings) -> how many things it did (for the log)."""
+JobFunction = Callable[[AsyncSession, Clock, Settings, Signer], Awaitable[int]]
+"""(session, clock, settings, signer) -> how many things it did (for the log)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,13 @@ class Job:
 
 class JobRunner:
     def __init__(
-        self, jobs: Sequence[Job], database: Database, clock: Clock, settings: Settings
+        self,
+        jobs: Sequence[Job],
+        database: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        signer: Signer,
     ) -> None:
         names = [job.name for job in jobs]
         if len(set(names)) != len(names):
@@ -43,6 +50,7 @@ class JobRunner:
         self.database = database
         self.clock = clock
         self.settings = settings
+        self.signer = signer
         self._last: dict[str, dt.datetime] = {}
 
     def _due(self, job: Job, now: dt.datetime) -> bool:
@@ -57,7 +65,7 @@ class JobRunner:
             return None
         self._last[name] = now
         async with unit_of_work(self.database.writer) as session:
-            done = await job.run(session, self.clock, self.settings)
+            done = await job.run(session, self.clock, self.settings, self.signer)
         if done:
             log.info("job %s: %s done", name, done)
         return done

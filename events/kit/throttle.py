@@ -34,6 +34,7 @@ from events.config import Settings
 from events.db import Database, unit_of_work
 from events.kit.jobs import Job
 from events.kit.models import ThrottleCounter
+from events.kit.signing import Signer
 
 MAX_BACKOFF = dt.timedelta(hours=1)
 
@@ -191,7 +192,7 @@ class RateLimiter:
         return None if left is None else max(left.total_seconds(), 1.0)
 
 
-async def _clean_up(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+async def _clean_up(session: AsyncSession, clock: Clock, settings: Settings, signer: Signer) -> int:
     # Rate-limit, secret-link and sign-in counters long out of their windows: housekeeping.
     return await purge(session, clock, older_than=dt.timedelta(days=1))
 

@@ -24,6 +24,7 @@ from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events.kit.signing import Signer
 from events.mail.compose import Outgoing
 from events.mail.kinds import MessageKind
 
@@ -103,7 +104,7 @@ class Queued(Generic[M]):
 class SendContext:
     base_url: str
     mail_from: str
-    secret: str
+    signer: Signer
     now: dt.datetime
 
 

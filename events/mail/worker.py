@@ -46,6 +46,7 @@ from events.clock import Clock
 from events.config import Settings
 from events.db import Database, unit_of_work
 from events.kit.jobs import Job, JobRunner
+from events.kit.signing import Signer
 from events.mail.compose import ComposeError, message_id
 from events.mail.messages import (
     REMOVED,
@@ -144,6 +145,7 @@ class Worker:
         clock: Clock,
         settings: Settings,
         *,
+        signer: Signer,
         registry: Registry,
         jobs: Sequence[Job] = (),
         transport: Transport | None = None,
@@ -153,8 +155,9 @@ class Worker:
         self.database = database
         self.clock = clock
         self.settings = settings
+        self.signer = signer
         self.registry = registry
-        self.jobs = JobRunner(jobs, database, clock, settings)
+        self.jobs = JobRunner(jobs, database, clock, settings, signer=signer)
         self.transport = transport or transport_from_url(
             settings.mail_url, ca_file=settings.mail_ca_file
         )
@@ -195,7 +198,7 @@ class Worker:
         context = SendContext(
             base_url=self.settings.base_url,
             mail_from=self.settings.mail_from,
-            secret=self.settings.secret(),
+            signer=self.signer,
             now=self.clock.now(),
         )
         async with self.database.reader() as session:

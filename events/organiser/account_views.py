@@ -99,7 +99,7 @@ async def login(request: Request) -> Response:
             email=email,
             password=password,
             address=client_address(request, settings.trusted_networks),
-            secret=settings.secret(),
+            signer=context.signer,
             policies=accounts.LoginPolicies.from_settings(settings),
             previous_token=session_token(request),
         )
@@ -133,7 +133,7 @@ async def logout(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request, write=True) as session:
         await accounts.logout(
-            session, context.clock, token=session_token(request), secret=context.settings.secret()
+            session, context.clock, token=session_token(request), signer=context.signer
         )
     response = RedirectResponse(
         path_for(request, "organiser:login"), status_code=303, headers=PRIVATE_HEADERS
@@ -204,7 +204,7 @@ async def password_page(request: Request, organiser: Organiser) -> Response:
                 current=_field(form, "current_password"),
                 new=_field(form, "new_password", 2000),
                 confirm=_field(form, "confirm_password", 2000),
-                secret=context.settings.secret(),
+                signer=context.signer,
             )
     except InvalidInput as exc:
         return _password_page(request, errors=exc.fields, status_code=422)
@@ -254,7 +254,7 @@ async def tokens_page(request: Request, organiser: Organiser) -> Response:
     try:
         async with unit_of_work(request, write=True) as session:
             created = await accounts.create_api_token(
-                session, context.clock, organiser, name=name, secret=context.settings.secret()
+                session, context.clock, organiser, name=name, signer=context.signer
             )
     except InvalidInput as exc:
         return await _tokens_page(request, organiser, name=name, errors=exc.fields, status_code=422)

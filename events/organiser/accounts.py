@@ -20,9 +20,9 @@ from events.clock import Clock
 from events.config import Settings
 from events.errors import InvalidInput, NotFound
 from events.kit import throttle
+from events.kit.signing import Purpose, Signer
 from events.organiser import auth
 from events.organiser.models import ApiToken, LoginSession, Organiser
-from events.registration import tokens
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ async def login(
     email: str,
     password: str,
     address: str,
-    secret: str,
+    signer: Signer,
     policies: LoginPolicies,
     previous_token: str | None = None,
 ) -> LoginResult:
@@ -97,8 +97,8 @@ async def login(
     if organiser is not None and matches and organiser.active:
         await throttle.reset(session, clock, keys[0])
         if previous_token is not None:
-            await auth.end_session(session, clock, previous_token, secret=secret)
-        started = await auth.start_session(session, clock, organiser, secret=secret)
+            await auth.end_session(session, clock, previous_token, signer=signer)
+        started = await auth.start_session(session, clock, organiser, signer=signer)
         return LoginResult(started=started)
     verdicts = [
         await throttle.hit(session, clock, keys[0], policies.account),
@@ -108,9 +108,9 @@ async def login(
     return LoginResult(wrong_details=True, retry_after=max(retry) if retry else None)
 
 
-async def logout(session: AsyncSession, clock: Clock, *, token: str | None, secret: str) -> None:
+async def logout(session: AsyncSession, clock: Clock, *, token: str | None, signer: Signer) -> None:
     if token is not None:
-        await auth.end_session(session, clock, token, secret=secret)
+        await auth.end_session(session, clock, token, signer=signer)
 
 
 async def _fresh(session: AsyncSession, organiser: Organiser) -> Organiser:
@@ -128,7 +128,7 @@ async def change_password(
     current: str,
     new: str,
     confirm: str,
-    secret: str,
+    signer: Signer,
 ) -> auth.NewSession:
     """Check the current password, set the new one, end every session (every copy of every
     cookie stops working) and start a fresh one for the browser that asked."""
@@ -152,7 +152,7 @@ async def change_password(
     account.updated_at = now
     await session.flush()
     await auth.end_all_sessions(session, clock, account)
-    return await auth.start_session(session, clock, account, secret=secret)
+    return await auth.start_session(session, clock, account, signer=signer)
 
 
 async def active_sessions(
@@ -183,9 +183,9 @@ async def api_tokens(session: AsyncSession, organiser: Organiser) -> list[ApiTok
 
 
 async def create_api_token(
-    session: AsyncSession, clock: Clock, organiser: Organiser, *, name: str, secret: str
+    session: AsyncSession, clock: Clock, organiser: Organiser, *, name: str, signer: Signer
 ) -> auth.NewApiToken:
-    return await auth.create_api_token(session, clock, organiser, name=name, secret=secret)
+    return await auth.create_api_token(session, clock, organiser, name=name, signer=signer)
 
 
 async def revoke_api_token(
@@ -205,15 +205,15 @@ async def revoke_api_token(
 
 
 async def api_token_user(
-    session: AsyncSession, clock: Clock, token: str, *, secret: str
+    session: AsyncSession, clock: Clock, token: str, *, signer: Signer
 ) -> Organiser | None:
     """The organiser behind a bearer token (noting when the token was used), or None."""
-    organiser = await auth.api_token_organiser(session, clock, token, secret=secret)
+    organiser = await auth.api_token_organiser(session, clock, token, signer=signer)
     if organiser is None:
         return None
     await session.execute(
         update(ApiToken)
-        .where(ApiToken.token_hash == tokens.token_hash(secret, "api", token))
+        .where(ApiToken.token_hash == signer.hash_token(Purpose.API, token))
         .values(last_used_at=clock.now())
     )
     return organiser

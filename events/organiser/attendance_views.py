@@ -176,7 +176,7 @@ async def action_do(request: Request, organiser: Organiser) -> Response:
             event=event,
             registration_id=request.path_params["registration_id"],
             actor=Actor.of(organiser),
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     return _back(request, event.slug, action)
 
@@ -240,7 +240,7 @@ async def add(request: Request, organiser: Organiser) -> Response:
                 event=event,
                 data=data,
                 actor=Actor.of(organiser),
-                secret=context.settings.secret(),
+                signer=context.signer,
                 status=status,
             )
     except InvalidInput as exc:
@@ -411,7 +411,7 @@ async def message_send(request: Request, organiser: Organiser) -> Response:
             body=values["body"],
             audience="waitlisted" if values["audience"] == "waitlisted" else "confirmed",
             sender_name=organiser.name or organiser.email,
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     return _back(request, event.slug, "sent", sent, page="mail")
 

@@ -1,7 +1,7 @@
 """Who an organiser is: passwords (Argon2), login sessions and API tokens.
 
 Session and API tokens are 256 random bits; the database keeps only their keyed hashes
-(``registration.tokens.token_hash``), so a copy of the database signs nobody in. A session
+(``kit.signing.Signer.hash_token``), so a copy of the database signs nobody in. A session
 ends on the server (logout, password change, expiry): every copy of its cookie stops working.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.clock import Clock
 from events.errors import Conflict, InvalidInput
+from events.kit.signing import Purpose, Signer
 from events.organiser.models import ApiToken, LoginSession, Organiser, OrganiserRole
 from events.registration import tokens
 
@@ -125,13 +126,13 @@ class NewSession:
 
 
 async def start_session(
-    session: AsyncSession, clock: Clock, organiser: Organiser, *, secret: str
+    session: AsyncSession, clock: Clock, organiser: Organiser, *, signer: Signer
 ) -> NewSession:
     now = clock.now()
     token = tokens.new_token()
     row = LoginSession(
         organiser_id=organiser.id,
-        token_hash=tokens.token_hash(secret, "session", token),
+        token_hash=signer.hash_token(Purpose.SESSION, token),
         created_at=now,
         expires_at=now + SESSION_LIFETIME,
         last_seen_at=now,
@@ -143,12 +144,12 @@ async def start_session(
 
 
 async def session_organiser(
-    session: AsyncSession, clock: Clock, token: str, *, secret: str
+    session: AsyncSession, clock: Clock, token: str, *, signer: Signer
 ) -> tuple[Organiser, LoginSession] | None:
     """The active organiser behind a session cookie, or None (ended, expired, unknown)."""
     if not tokens.plausible(token):
         return None
-    digest = tokens.token_hash(secret, "session", token)
+    digest = signer.hash_token(Purpose.SESSION, token)
     row = (
         await session.execute(
             select(LoginSession, Organiser)
@@ -164,19 +165,19 @@ async def session_organiser(
         login.ended_at is not None
         or login.expires_at <= now
         or not organiser.active
-        or not tokens.matches(secret, "session", token, login.token_hash)
+        or not signer.matches(Purpose.SESSION, token, login.token_hash)
     ):
         return None
     return organiser, login
 
 
-async def end_session(session: AsyncSession, clock: Clock, token: str, *, secret: str) -> None:
+async def end_session(session: AsyncSession, clock: Clock, token: str, *, signer: Signer) -> None:
     if not tokens.plausible(token):
         return
     await session.execute(
         update(LoginSession)
         .where(
-            LoginSession.token_hash == tokens.token_hash(secret, "session", token),
+            LoginSession.token_hash == signer.hash_token(Purpose.SESSION, token),
             LoginSession.ended_at.is_(None),
         )
         .values(ended_at=clock.now())
@@ -198,7 +199,7 @@ class NewApiToken:
 
 
 async def create_api_token(
-    session: AsyncSession, clock: Clock, organiser: Organiser, *, name: str, secret: str
+    session: AsyncSession, clock: Clock, organiser: Organiser, *, name: str, signer: Signer
 ) -> NewApiToken:
     label = name.strip()
     if not label or len(label) > 120:
@@ -207,7 +208,7 @@ async def create_api_token(
     row = ApiToken(
         organiser_id=organiser.id,
         name=label,
-        token_hash=tokens.token_hash(secret, "api", token),
+        token_hash=signer.hash_token(Purpose.API, token),
         prefix=token[:12],
         created_at=clock.now(),
     )
@@ -217,13 +218,13 @@ async def create_api_token(
 
 
 async def api_token_organiser(
-    session: AsyncSession, clock: Clock, token: str, *, secret: str
+    session: AsyncSession, clock: Clock, token: str, *, signer: Signer
 ) -> Organiser | None:
     """The active organiser behind a bearer token, or None (revoked, unknown)."""
     raw = token.removeprefix(API_TOKEN_PREFIX)
     if not token.startswith(API_TOKEN_PREFIX) or not tokens.plausible(raw):
         return None
-    digest = tokens.token_hash(secret, "api", token)
+    digest = signer.hash_token(Purpose.API, token)
     row = (
         await session.execute(
             select(ApiToken, Organiser)
@@ -237,7 +238,7 @@ async def api_token_organiser(
     if (
         api_token.revoked_at is not None
         or not organiser.active
-        or not tokens.matches(secret, "api", token, api_token.token_hash)
+        or not signer.matches(Purpose.API, token, api_token.token_hash)
     ):
         return None
     return organiser

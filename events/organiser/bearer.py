@@ -53,7 +53,7 @@ async def api_organiser(request: Request) -> Organiser:
     context = app_context(request)
     async with db.unit_of_work(context.database.writer) as session:
         organiser = await accounts.api_token_user(
-            session, context.clock, token, secret=context.settings.secret()
+            session, context.clock, token, signer=context.signer
         )
     if organiser is None:
         raise ApiLoginRequired()

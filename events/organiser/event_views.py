@@ -53,10 +53,6 @@ def _page_number(request: Request) -> int:
     return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
-def _secret(request: Request) -> str:
-    return app_context(request).settings.secret()
-
-
 def _now(request: Request) -> dt.datetime:
     return app_context(request).clock.now()
 
@@ -189,7 +185,7 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
                     event=event,
                     data=parsed.data,
                     actor=Actor.of(organiser),
-                    secret=_secret(request),
+                    signer=context.signer,
                 )
                 new_slug, emailed = change.event.slug, change.notified
     except InvalidInput as invalid:
@@ -308,11 +304,7 @@ async def cancel(request: Request, organiser: Organiser) -> Response:
     async with unit_of_work(request, write=True) as session:
         event = await console.managed_event_details(session, organiser, slug)
         await lifecycle.cancel_event(
-            session,
-            app_context(request).clock,
-            event,
-            actor=Actor.of(organiser),
-            secret=_secret(request),
+            session, app_context(request).clock, event, actor=Actor.of(organiser)
         )
     return RedirectResponse(_event_url(request, slug) + "?done=cancelled", status_code=303)
 

@@ -10,7 +10,6 @@ expires with the session; the session row decides (logout ends it for every copy
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -20,6 +19,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from events.kit.signing import Purpose, Signer
 from events.organiser import auth
 from events.organiser.errors import LoginRequired
 from events.organiser.models import Organiser
@@ -37,29 +37,30 @@ PRIVATE_HEADERS = {
 }
 
 
-def _signature(secret: str, token: str) -> str:
-    digest = hmac.new(secret.encode(), f"cookie:{token}".encode(), hashlib.sha256).digest()
+def _signature(signer: Signer, token: str) -> str:
+    digest = signer.mac(Purpose.SESSION_COOKIE, token)
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
-def cookie_value(secret: str, token: str) -> str:
-    return f"{token}.{_signature(secret, token)}"
+def cookie_value(signer: Signer, token: str) -> str:
+    return f"{token}.{_signature(signer, token)}"
 
 
-def token_from_cookie(secret: str, value: str | None) -> str | None:
+def token_from_cookie(signer: Signer, value: str | None) -> str | None:
     if not value or len(value) > 200 or "." not in value:
         return None
     token, _, signature = value.rpartition(".")
-    if not hmac.compare_digest(_signature(secret, token), signature):
+    if not hmac.compare_digest(_signature(signer, token), signature):
         return None
     return token
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    settings = app_context(request).settings
+    context = app_context(request)
+    settings = context.settings
     response.set_cookie(
         COOKIE_NAME,
-        cookie_value(settings.secret(), token),
+        cookie_value(context.signer, token),
         max_age=int(auth.SESSION_LIFETIME.total_seconds()),
         path=COOKIE_PATH,
         httponly=True,
@@ -73,9 +74,7 @@ def clear_session_cookie(response: Response) -> None:
 
 
 def session_token(request: Request) -> str | None:
-    return token_from_cookie(
-        app_context(request).settings.secret(), request.cookies.get(COOKIE_NAME)
-    )
+    return token_from_cookie(app_context(request).signer, request.cookies.get(COOKIE_NAME))
 
 
 async def signed_in(request: Request) -> Organiser | None:
@@ -88,9 +87,7 @@ async def signed_in(request: Request) -> Organiser | None:
     if token is not None:
         context = app_context(request)
         async with unit_of_work(request) as session:
-            row = await auth.session_organiser(
-                session, context.clock, token, secret=context.settings.secret()
-            )
+            row = await auth.session_organiser(session, context.clock, token, signer=context.signer)
         organiser = row[0] if row else None
     request.state.organiser = organiser
     return organiser

@@ -29,6 +29,7 @@ from events.clock import Clock
 from events.config import Settings
 from events.errors import NotFound
 from events.kit.jobs import Job
+from events.kit.signing import Purpose, Signer
 from events.mail.kinds import MessageKind
 from events.mail.messages import REMOVED
 from events.mail.models import OutboxMessage, OutboxStatus
@@ -57,7 +58,7 @@ def _erased_email(registration_id: int) -> str:
 
 
 async def request_subject_access(
-    session: AsyncSession, clock: Clock, *, email: str, secret: str
+    session: AsyncSession, clock: Clock, *, email: str, signer: Signer
 ) -> None:
     """Queue the report of everything held for ``email``, to that address only. Known and
     unknown addresses get exactly the same treatment here and the same page in the view."""
@@ -65,7 +66,7 @@ async def request_subject_access(
     token = tokens.new_token()
     row = PrivacyRequest(
         email=email,
-        token_hash=tokens.token_hash(secret, "erase", token),
+        token_hash=signer.hash_token(Purpose.ERASE, token),
         created_at=now,
         expires_at=now + REQUEST_LIFETIME,
     )
@@ -83,11 +84,11 @@ async def request_subject_access(
 
 
 async def request_by_token(
-    session: AsyncSession, clock: Clock, *, token: str, secret: str
+    session: AsyncSession, clock: Clock, *, token: str, signer: Signer
 ) -> PrivacyRequest:
     if not tokens.plausible(token):
         raise ErasureLinkNotFound()
-    digest = tokens.token_hash(secret, "erase", token)
+    digest = signer.hash_token(Purpose.ERASE, token)
     row = (
         await session.execute(select(PrivacyRequest).where(PrivacyRequest.token_hash == digest))
     ).scalar_one_or_none()
@@ -95,7 +96,7 @@ async def request_by_token(
         row is None
         or row.used_at is not None
         or row.expires_at <= clock.now()
-        or not tokens.matches(secret, "erase", token, row.token_hash)
+        or not signer.matches(Purpose.ERASE, token, row.token_hash)
     ):
         raise ErasureLinkNotFound()
     return row
@@ -166,7 +167,7 @@ async def _scrub_records(
 
 
 async def erase_email(
-    session: AsyncSession, clock: Clock, *, email: str, secret: str, actor: audit.Actor
+    session: AsyncSession, clock: Clock, *, email: str, signer: Signer, actor: audit.Actor
 ) -> Erasure:
     """Erase everything held under ``email`` (see the module docstring)."""
     now = clock.now()
@@ -201,7 +202,7 @@ async def erase_email(
                 event=event,
                 registration=registration,
                 actor=actor,
-                secret=secret,
+                signer=signer,
                 erasing=True,
             )
             result.places_freed += int(cancelled.place_freed)
@@ -251,10 +252,10 @@ async def erase_email(
 
 
 async def erase_by_token(
-    session: AsyncSession, clock: Clock, *, token: str, secret: str
+    session: AsyncSession, clock: Clock, *, token: str, signer: Signer
 ) -> Erasure:
-    request = await request_by_token(session, clock, token=token, secret=secret)
-    return await erase_email(session, clock, email=request.email, secret=secret, actor=audit.MEMBER)
+    request = await request_by_token(session, clock, token=token, signer=signer)
+    return await erase_email(session, clock, email=request.email, signer=signer, actor=audit.MEMBER)
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,9 @@ async def purge_expired(
     )
 
 
-async def _retention_job(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+async def _retention_job(
+    session: AsyncSession, clock: Clock, settings: Settings, signer: Signer
+) -> int:
     done = await purge_expired(
         session,
         clock,

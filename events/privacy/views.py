@@ -78,7 +78,7 @@ async def request_copy(request: Request) -> Response:
         return limited
     async with unit_of_work(request, write=True) as session:
         await service.request_subject_access(
-            session, context.clock, email=email, secret=context.settings.secret()
+            session, context.clock, email=email, signer=context.signer
         )
     return _page(request, "privacy/requested.html")
 
@@ -88,9 +88,7 @@ async def erase_form(request: Request) -> Response:
     context = app_context(request)
     token = request.path_params["token"]
     async with unit_of_work(request) as session:
-        await service.request_by_token(
-            session, context.clock, token=token, secret=context.settings.secret()
-        )
+        await service.request_by_token(session, context.clock, token=token, signer=context.signer)
     return _page(request, "privacy/erase.html", token=token)
 
 
@@ -102,6 +100,6 @@ async def erase(request: Request) -> Response:
             session,
             context.clock,
             token=request.path_params["token"],
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     return _page(request, "privacy/erased.html", erased=erased)

@@ -38,7 +38,7 @@ async def create_registration(request: Request) -> Response:
             context.clock,
             slug=request.path_params["slug"],
             data=data,
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     outcome.raise_refusal()
     return JSONResponse(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.models import Event
 from events.clock import Clock
+from events.kit.signing import Signer
 from events.mail.outbox import enqueue
 from events.registration.messages import Broadcast, EventCancelled, EventUpdated
 from events.registration.models import Registration, RegistrationStatus
@@ -52,14 +53,14 @@ async def notify_event_updated(
     *,
     event: Event,
     changed: Sequence[str],
-    secret: str,
+    signer: Signer,
 ) -> int:
     """Tell every confirmed registrant that the time, place or joining link changed, with
     the update invite (same UID, the event's new SEQUENCE). Call after raising
     ``event.ical_sequence``. Returns how many were queued."""
     count = 0
     for registration in await _holders(session, event, RegistrationStatus.confirmed):
-        minted = await mint_links(session, clock, registration, secret)
+        minted = await mint_links(session, clock, registration, signer=signer)
         await enqueue(
             session,
             clock,
@@ -76,9 +77,7 @@ async def notify_event_updated(
     return count
 
 
-async def notify_event_cancelled(
-    session: AsyncSession, clock: Clock, *, event: Event, secret: str
-) -> int:
+async def notify_event_cancelled(session: AsyncSession, clock: Clock, *, event: Event) -> int:
     """Tell everyone confirmed or waiting that the event is cancelled; confirmed places get
     ``METHOD:CANCEL`` so calendars remove the entry. Returns how many were queued."""
     count = 0
@@ -108,7 +107,7 @@ async def broadcast(
     body: str,
     audience: Audience = "confirmed",
     sender_name: str = "",
-    secret: str,
+    signer: Signer,
 ) -> int:
     """An organiser's message to the event's confirmed attendees (or its waiting list).
     ``subject`` and ``body`` are plain text (the templates escape them). Returns how many
@@ -117,7 +116,7 @@ async def broadcast(
     batch = secrets.token_hex(8)
     count = 0
     for registration in await _holders(session, event, status):
-        minted = await mint_links(session, clock, registration, secret)
+        minted = await mint_links(session, clock, registration, signer=signer)
         await enqueue(
             session,
             clock,

@@ -32,6 +32,7 @@ from events.catalog.models import Event, EventFormat, EventStatus
 from events.clock import Clock
 from events.config import Settings
 from events.kit.jobs import Job
+from events.kit.signing import Signer
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 from events.registration.messages import Reminder
@@ -62,7 +63,7 @@ def due_offset(offsets: list[int], starts_at: dt.datetime, now: dt.datetime) -> 
 
 
 async def schedule_reminders(
-    session: AsyncSession, clock: Clock, *, secret: str, limit: int = 500
+    session: AsyncSession, clock: Clock, *, signer: Signer, limit: int = 500
 ) -> int:
     """Queue the reminders due now (at most ``limit``); returns how many were queued."""
     now = clock.now()
@@ -101,7 +102,7 @@ async def schedule_reminders(
             )
         ).all()
         for registration in registrations:
-            minted = await mint_links(session, clock, registration, secret)
+            minted = await mint_links(session, clock, registration, signer=signer)
             online = event_format in {EventFormat.online, EventFormat.hybrid}
             await enqueue(
                 session,
@@ -129,8 +130,8 @@ async def schedule_reminders(
 BATCH_LIMIT = 500
 
 
-async def _run(session: AsyncSession, clock: Clock, settings: Settings) -> int:
-    return await schedule_reminders(session, clock, secret=settings.secret(), limit=BATCH_LIMIT)
+async def _run(session: AsyncSession, clock: Clock, settings: Settings, signer: Signer) -> int:
+    return await schedule_reminders(session, clock, signer=signer, limit=BATCH_LIMIT)
 
 
 JOB = Job(name="reminders", run=_run)

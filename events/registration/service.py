@@ -30,6 +30,7 @@ from events.catalog.presentation import RegistrationState, registration_state
 from events.catalog.queries import bookable_series_sessions
 from events.clock import Clock
 from events.errors import Conflict
+from events.kit.signing import Purpose, Signer
 from events.mail.outbox import enqueue
 from events.registration import capacity, tokens
 from events.registration.errors import (
@@ -213,14 +214,14 @@ def place_fields(
 
 
 async def mint_links(
-    session: AsyncSession, clock: Clock, registration: Registration, secret: str
+    session: AsyncSession, clock: Clock, registration: Registration, *, signer: Signer
 ) -> tokens.LinkSet:
     """Fresh secret links for one email about ``registration``: their hashes are stored (one
     row each) and the raw values returned for the outbox payload only. Links sent earlier
     keep working until the registration is erased."""
     if registration.id is None:
         await session.flush()
-    minted = tokens.LinkSet.generate(secret)
+    minted = tokens.LinkSet.generate(signer)
     now = clock.now()
     session.add_all(
         RegistrationToken(
@@ -229,20 +230,20 @@ async def mint_links(
             token_hash=digest,
             created_at=now,
         )
-        for purpose, digest in minted.hashes(secret).items()
+        for purpose, digest in minted.hashes(signer).items()
     )
     await session.flush()
     return minted
 
 
 async def _by_token(
-    session: AsyncSession, purpose: TokenPurpose, token: str, secret: str
+    session: AsyncSession, purpose: TokenPurpose, token: str, *, signer: Signer
 ) -> Registration:
     """The registration behind a secret link; a wrong, malformed or erased one is the same
     ``RegistrationNotFound`` as a missing one."""
     if not tokens.plausible(token):
         raise RegistrationNotFound()
-    digest = tokens.token_hash(secret, purpose.value, token)
+    digest = signer.hash_token(Purpose(purpose.value), token)
     row = (
         await session.execute(
             select(RegistrationToken.token_hash, Registration)
@@ -251,7 +252,7 @@ async def _by_token(
             .execution_options(populate_existing=True)
         )
     ).one_or_none()
-    if row is None or not tokens.matches(secret, purpose.value, token, row[0]):
+    if row is None or not signer.matches(Purpose(purpose.value), token, row[0]):
         raise RegistrationNotFound()
     registration: Registration = row[1]
     if registration.erased_at is not None:
@@ -267,7 +268,7 @@ async def register(
     event_id: int | None = None,
     slug: str | None = None,
     data: RegistrationInput,
-    secret: str,
+    signer: Signer,
 ) -> Outcome:
     """Register one person: a confirmed place if one is left, else the waiting list (if the
     event has one), else ``EventFull``. An email already registered gets no second place.
@@ -288,8 +289,8 @@ async def register(
 
     existing = await _active(session, event.id, data.email)
     if existing is not None:
-        return await _answer_again(session, clock, event, existing, secret)
-    return await _new_registration(session, clock, event, data, secret)
+        return await _answer_again(session, clock, event, existing, signer=signer)
+    return await _new_registration(session, clock, event, data, signer=signer)
 
 
 async def _new_registration(
@@ -297,8 +298,8 @@ async def _new_registration(
     clock: Clock,
     event: Event,
     data: RegistrationInput,
-    secret: str,
     *,
+    signer: Signer,
     actor: Actor = MEMBER,
     wanted: str = "auto",
 ) -> Outcome:
@@ -346,7 +347,7 @@ async def _new_registration(
     )
     session.add(registration)
     await session.flush()
-    minted = await mint_links(session, clock, registration, secret)
+    minted = await mint_links(session, clock, registration, signer=signer)
     await enqueue(
         session,
         clock,
@@ -362,12 +363,17 @@ async def _new_registration(
 
 
 async def _answer_again(
-    session: AsyncSession, clock: Clock, event: Event, existing: Registration, secret: str
+    session: AsyncSession,
+    clock: Clock,
+    event: Event,
+    existing: Registration,
+    *,
+    signer: Signer,
 ) -> Outcome:
     """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would."""
     existing.resend_count += 1
     existing.updated_at = clock.now()
-    minted = await mint_links(session, clock, existing, secret)
+    minted = await mint_links(session, clock, existing, signer=signer)
     await enqueue(
         session,
         clock,
@@ -402,8 +408,8 @@ async def _give_claimed_place(
     clock: Clock,
     event: Event,
     registration: Registration,
-    secret: str,
     *,
+    signer: Signer,
     actor: Actor,
     action: str,
 ) -> None:
@@ -412,7 +418,7 @@ async def _give_claimed_place(
     before = _state(registration)
     registration.status = RegistrationStatus.confirmed
     registration.confirmed_at = registration.updated_at = clock.now()
-    minted = await mint_links(session, clock, registration, secret)
+    minted = await mint_links(session, clock, registration, signer=signer)
     await enqueue(
         session,
         clock,
@@ -429,7 +435,7 @@ async def _give_claimed_place(
 
 
 async def promote_waiting_list(
-    session: AsyncSession, clock: Clock, *, event_id: int, secret: str
+    session: AsyncSession, clock: Clock, *, event_id: int, signer: Signer
 ) -> list[Registration]:
     """Give freed places to the first people waiting, in order, each with a "promoted"
     email; stops when places run out or nobody is waiting."""
@@ -454,40 +460,50 @@ async def promote_waiting_list(
         if await capacity.claim_place(session, event_id) == capacity.Claim.FULL:
             break
         await _give_claimed_place(
-            session, clock, event, first, secret, actor=SYSTEM, action="registration.promoted"
+            session,
+            clock,
+            event,
+            first,
+            signer=signer,
+            actor=SYSTEM,
+            action="registration.promoted",
         )
         promoted.append(first)
     return promoted
 
 
-async def registration_by_token(session: AsyncSession, *, token: str, secret: str) -> Registration:
+async def registration_by_token(
+    session: AsyncSession, *, token: str, signer: Signer
+) -> Registration:
     """The registration behind a management link, with its event."""
-    return await _by_token(session, TokenPurpose.manage, token, secret)
+    return await _by_token(session, TokenPurpose.manage, token, signer=signer)
 
 
 async def registration_by_join_token(
-    session: AsyncSession, *, token: str, secret: str
+    session: AsyncSession, *, token: str, signer: Signer
 ) -> Registration:
-    return await _by_token(session, TokenPurpose.joining, token, secret)
+    return await _by_token(session, TokenPurpose.joining, token, signer=signer)
 
 
 async def registration_by_calendar_token(
-    session: AsyncSession, *, token: str, secret: str
+    session: AsyncSession, *, token: str, signer: Signer
 ) -> Registration:
     """The registration behind a private feed link (read only: it cannot cancel)."""
-    return await _by_token(session, TokenPurpose.calendar, token, secret)
+    return await _by_token(session, TokenPurpose.calendar, token, signer=signer)
 
 
-async def cancel(session: AsyncSession, clock: Clock, *, token: str, secret: str) -> CancelOutcome:
+async def cancel(
+    session: AsyncSession, clock: Clock, *, token: str, signer: Signer
+) -> CancelOutcome:
     """Cancel a place by its management token. Cancelling twice changes nothing and says
     so; a confirmed place freed goes to the first person waiting, in this transaction."""
-    found = await registration_by_token(session, token=token, secret=secret)
+    found = await registration_by_token(session, token=token, signer=signer)
     await capacity.lock_event(session, found.event_id)
     # Re-read under the lock: a simultaneous cancel of the same place may have won.
     registration = await _locked_registration(session, found.event_id, found.id)
     event = await _event(session, registration.event_id)
     return await cancel_locked(
-        session, clock, event=event, registration=registration, actor=MEMBER, secret=secret
+        session, clock, event=event, registration=registration, actor=MEMBER, signer=signer
     )
 
 
@@ -498,7 +514,7 @@ async def cancel_locked(
     event: Event,
     registration: Registration,
     actor: Actor,
-    secret: str,
+    signer: Signer,
     erasing: bool = False,
 ) -> CancelOutcome:
     """The one cancellation rule (a member's cancel, an organiser's, an erasure), with the
@@ -540,7 +556,7 @@ async def cancel_locked(
     promoted: list[Registration] = []
     freed = was_confirmed and await capacity.release_place(session, event.id)
     if freed:
-        promoted = await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
+        promoted = await promote_waiting_list(session, clock, event_id=event.id, signer=signer)
     event = await _event(session, event.id)
     return CancelOutcome(
         registration, event, already_cancelled=False, promoted=promoted, place_freed=freed
@@ -626,7 +642,7 @@ async def add_by_hand(
     event: Event,
     data: RegistrationInput,
     actor: Actor,
-    secret: str,
+    signer: Signer,
     status: str = "auto",
 ) -> tuple[Registration, bool]:
     """Register someone by hand. The window and the members-only rule do not apply (an
@@ -646,7 +662,7 @@ async def add_by_hand(
     if existing is not None:
         return existing, False
     outcome = await _new_registration(
-        session, clock, event, data, secret, actor=actor, wanted=status
+        session, clock, event, data, signer=signer, actor=actor, wanted=status
     )
     assert outcome.registration is not None
     return outcome.registration, True
@@ -659,7 +675,7 @@ async def move_to_waiting_list(
     event: Event,
     registration_id: int,
     actor: Actor,
-    secret: str,
+    signer: Signer,
 ) -> Registration:
     """Move a confirmed person to the end of the waiting list (with an email telling them
     where they are). The place they free goes to those already waiting, in order; it is
@@ -671,14 +687,14 @@ async def move_to_waiting_list(
     before = _state(registration)
     # Promote those already waiting before the moved person joins the queue behind them.
     if await capacity.release_place(session, event.id):
-        await promote_waiting_list(session, clock, event_id=event.id, secret=secret)
+        await promote_waiting_list(session, clock, event_id=event.id, signer=signer)
     last, waiting = (await session.execute(_QUEUE, {"event_id": event.id})).one()
     registration.status = RegistrationStatus.waitlisted
     registration.waiting_list_number = (last or 0) + 1
     registration.confirmed_at = None
     registration.updated_at = clock.now()
     await session.flush()
-    minted = await mint_links(session, clock, registration, secret)
+    minted = await mint_links(session, clock, registration, signer=signer)
     await enqueue(
         session,
         clock,
@@ -706,7 +722,7 @@ async def confirm_from_waiting_list(
     event: Event,
     registration_id: int,
     actor: Actor,
-    secret: str,
+    signer: Signer,
 ) -> Registration:
     """Give someone waiting a place now, whatever their place in the queue, if one is left
     (``NoPlaceLeft`` otherwise: raise the capacity or free a place first). They get the
@@ -718,7 +734,13 @@ async def confirm_from_waiting_list(
     if await capacity.claim_place(session, event.id) == capacity.Claim.FULL:
         raise NoPlaceLeft()
     await _give_claimed_place(
-        session, clock, event, registration, secret, actor=actor, action="registration.confirmed"
+        session,
+        clock,
+        event,
+        registration,
+        signer=signer,
+        actor=actor,
+        action="registration.confirmed",
     )
     return registration
 
@@ -730,7 +752,7 @@ async def cancel_by_organiser(
     event: Event,
     registration_id: int,
     actor: Actor,
-    secret: str,
+    signer: Signer,
 ) -> Registration:
     """Cancel someone's place on their behalf, with the same effects as their own cancel:
     the cancellation email and the freed place going to the first person waiting. Already
@@ -740,13 +762,13 @@ async def cancel_by_organiser(
     if registration.status == RegistrationStatus.cancelled:
         raise AlreadyCancelled()
     outcome = await cancel_locked(
-        session, clock, event=event, registration=registration, actor=actor, secret=secret
+        session, clock, event=event, registration=registration, actor=actor, signer=signer
     )
     return outcome.registration
 
 
 async def change_capacity(
-    session: AsyncSession, clock: Clock, *, event_id: int, capacity_: int | None, secret: str
+    session: AsyncSession, clock: Clock, *, event_id: int, capacity_: int | None, signer: Signer
 ) -> list[Registration]:
     """Set an event's capacity (None: unlimited); places it adds go to the waiting list
     first, in order. Refused below the number already confirmed."""
@@ -757,7 +779,7 @@ async def change_capacity(
             "More people are already confirmed than that capacity allows.",
             code="capacity_below_confirmed",
         )
-    return await promote_waiting_list(session, clock, event_id=event_id, secret=secret)
+    return await promote_waiting_list(session, clock, event_id=event_id, signer=signer)
 
 
 @dataclass(frozen=True)
@@ -778,7 +800,7 @@ async def register_for_series(
     *,
     series_id: int,
     data: RegistrationInput,
-    secret: str,
+    signer: Signer,
 ) -> tuple[Series, list[SeriesItem]]:
     """Register for every future published session of a series, each on its own terms
     (place, waiting list, or the reason it was refused)."""
@@ -793,7 +815,7 @@ async def register_for_series(
         try:
             async with session.begin_nested():
                 outcome = await register(
-                    session, clock, event_id=event.id, data=data, secret=secret
+                    session, clock, event_id=event.id, data=data, signer=signer
                 )
         except RegistrationRefused as refusal:
             items.append(SeriesItem(event=event, outcome=None, refused=refusal))

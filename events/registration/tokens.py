@@ -1,26 +1,16 @@
-"""Secret links: 256 random bits each, stored only as an HMAC-SHA256 keyed with the app
-secret, so the database alone can neither reveal nor forge a link."""
+"""Secret links: 256 random bits each, stored only as an HMAC keyed with the app secret
+(``kit.signing.Signer``), so the database alone can neither reveal nor forge a link."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
+
+from events.kit.signing import Purpose, Signer
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def token_hash(secret: str, purpose: str, token: str) -> str:
-    message = f"{purpose}:{token}".encode("utf-8", "surrogatepass")
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def matches(secret: str, purpose: str, token: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(token_hash(secret, purpose, token), stored_hash)
 
 
 def plausible(token: str) -> bool:
@@ -28,40 +18,35 @@ def plausible(token: str) -> bool:
     return 40 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
 
 
-def derived(secret: str, purpose: str, manage: str) -> str:
-    """The joining or calendar token that goes with a management token.
-
-    Derived (HMAC, one way) so that the management page, holding only its own token, can
-    show the same personal joining link and private feed link as the email it came from,
-    while neither derived token reveals the management token that can cancel the place."""
-    digest = hmac.new(secret.encode(), f"derive:{purpose}:{manage}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
-
-
 @dataclass(frozen=True)
 class LinkSet:
-    """The secret links one email carries: management, personal joining and private feed."""
+    """The secret links one email carries: management, personal joining and private feed.
+
+    The joining and calendar tokens are derived from the management token (HMAC, one way),
+    so that the management page, holding only its own token, can show the same personal
+    joining link and private feed link as the email it came from, while neither derived
+    token reveals the management token that can cancel the place."""
 
     manage: str
     join: str
     calendar: str
 
     @classmethod
-    def generate(cls, secret: str) -> LinkSet:
-        return cls.from_manage(secret, new_token())
+    def generate(cls, signer: Signer) -> LinkSet:
+        return cls.from_manage(signer, new_token())
 
     @classmethod
-    def from_manage(cls, secret: str, manage: str) -> LinkSet:
+    def from_manage(cls, signer: Signer, manage: str) -> LinkSet:
         return cls(
             manage=manage,
-            join=derived(secret, "join", manage),
-            calendar=derived(secret, "calendar", manage),
+            join=signer.derive(Purpose.JOIN, manage),
+            calendar=signer.derive(Purpose.CALENDAR, manage),
         )
 
-    def hashes(self, secret: str) -> dict[str, str]:
+    def hashes(self, signer: Signer) -> dict[str, str]:
         """Purpose -> stored hash, one row each in ``registration_tokens``."""
         return {
-            "manage": token_hash(secret, "manage", self.manage),
-            "join": token_hash(secret, "join", self.join),
-            "calendar": token_hash(secret, "calendar", self.calendar),
+            "manage": signer.hash_token(Purpose.MANAGE, self.manage),
+            "join": signer.hash_token(Purpose.JOIN, self.join),
+            "calendar": signer.hash_token(Purpose.CALENDAR, self.calendar),
         }

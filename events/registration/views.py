@@ -109,7 +109,7 @@ async def register(request: Request) -> Response:
                 context.clock,
                 slug=slug,
                 data=data,
-                secret=context.settings.secret(),
+                signer=context.signer,
             )
         outcome.raise_refusal()
     except InvalidInput as exc:
@@ -129,12 +129,12 @@ async def manage(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:
         registration = await service.registration_by_token(
-            session, token=request.path_params["token"], secret=context.settings.secret()
+            session, token=request.path_params["token"], signer=context.signer
         )
         position = await service.place_in_queue(session, registration)
     token = request.path_params["token"]
     # Derived only now that the token is known good: the read-only private feed link.
-    calendar_token = LinkSet.from_manage(context.settings.secret(), token).calendar
+    calendar_token = LinkSet.from_manage(context.signer, token).calendar
     html = context.renderer.render(
         "registration/manage.html",
         registration=registration,
@@ -152,7 +152,7 @@ async def cancel_confirm(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:
         registration = await service.registration_by_token(
-            session, token=request.path_params["token"], secret=context.settings.secret()
+            session, token=request.path_params["token"], signer=context.signer
         )
     html = context.renderer.render(
         "registration/cancel.html",
@@ -171,7 +171,7 @@ async def cancel(request: Request) -> Response:
             session,
             context.clock,
             token=request.path_params["token"],
-            secret=context.settings.secret(),
+            signer=context.signer,
         )
     html = context.renderer.render(
         "registration/cancelled.html",
@@ -187,7 +187,7 @@ async def join(request: Request) -> Response:
     context = app_context(request)
     async with unit_of_work(request) as session:
         registration = await service.registration_by_join_token(
-            session, token=request.path_params["token"], secret=context.settings.secret()
+            session, token=request.path_params["token"], signer=context.signer
         )
     now = context.clock.now()
     decision = service.joining_link(
@@ -246,7 +246,7 @@ async def register_series(request: Request) -> Response:
                 context.clock,
                 series_id=found.id,
                 data=data,
-                secret=context.settings.secret(),
+                signer=context.signer,
             )
     except InvalidInput as exc:
         return await _series_page(request, values=values, errors=exc.fields, status_code=422)

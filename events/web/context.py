@@ -14,6 +14,7 @@ from starlette.requests import Request
 from events.clock import Clock
 from events.config import Settings
 from events.db import Database
+from events.kit.signing import Signer
 from events.kit.throttle import RateLimiter
 from events.web.cache import CachedResponse, PageCache
 from events.web.csrf import Csrf
@@ -27,6 +28,7 @@ class AppContext:
     settings: Settings
     database: Database
     clock: Clock
+    signer: Signer
     renderer: Renderer
     cache: PageCache[CachedResponse]
     csrf: Csrf

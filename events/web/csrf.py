@@ -6,7 +6,8 @@ content cannot forge it) as the form's ``csrf_token``; ``web.csrf_guard.CsrfMidd
 swaps it for this visitor's token in each HTML response, setting the ``events_csrf`` cookie
 first if missing, and refuses every unsafe request whose token does not match.
 
-The token is an HMAC, keyed with the app secret, of the visitor cookie's random value and of
+The token is an HMAC, keyed with the signer's CSRF key (``kit.signing``, from the app
+secret), of the visitor cookie's random value and of
 the session cookie the request carries (the organiser's console session; empty on public
 pages, where the browser does not send it). So a token is bound to the visitor and, in the
 console, to one login session: it stops working when that session ends. Another site cannot
@@ -43,16 +44,14 @@ class CsrfFailed(Forbidden):
 
 
 class Csrf:
-    def __init__(self, secret: Callable[[], str]) -> None:
-        # The secret is read on first use, not at start-up (in development reading it may
-        # create the local key file).
-        self._secret = secret
-        self._key: bytes | None = None
+    def __init__(self, key: bytes) -> None:
+        """``key``: the signer's CSRF key (``kit.signing.Signer.csrf_key``)."""
+        if not key:
+            raise ValueError("the CSRF key must not be empty")
+        self._key = key
         self.placeholder = f"csrf-{secrets.token_hex(16)}"
 
     def token_for(self, cookie_value: str, session: str = "") -> str:
-        if self._key is None:
-            self._key = hashlib.sha256(f"csrf:{self._secret()}".encode()).digest()
         message = f"{cookie_value}\x00{session}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -22,7 +22,7 @@ from events.db import Database, unit_of_work
 from events.lifecycle import publish_event
 from events.mail.compose import CONFIRM_PATH, UNSUBSCRIBE_PATH
 from events.mail.models import OutboxMessage, OutboxStatus
-from tests.factories import Factory
+from tests.factories import TEST_SIGNER, Factory
 from tests.mail.conftest import SmtpServer
 from tests.mail.helpers import html_of, mail_worker, text_of
 from tests.registration.helpers import csrf_token, outbox
@@ -46,7 +46,6 @@ async def subscription(database: Database, email: str) -> TopicSubscription:
 async def active(
     database: Database,
     clock: FrozenClock,
-    settings: Settings,
     topic: Topic,
     email: str,
     frequency: AlertFrequency = AlertFrequency.immediate,
@@ -57,9 +56,9 @@ async def active(
             session, clock, topic_slug=topic.slug, email=email, frequency=frequency
         )
     sub = await subscription(database, email)
-    token = link_token(settings.secret(), sub, "confirm")
+    token = link_token(TEST_SIGNER, sub, "confirm")
     async with unit_of_work(database.writer) as session:
-        return await service.confirm(session, clock, token=token, secret=settings.secret())
+        return await service.confirm(session, clock, token=token, signer=TEST_SIGNER)
 
 
 async def publish(database: Database, clock: FrozenClock, event_id: int) -> int:
@@ -166,7 +165,7 @@ async def test_one_click_unsubscribe_without_csrf_stops_alerts(
     client: httpx.AsyncClient,
 ) -> None:
     topic = await make.topic("Workload")
-    await active(database, clock, settings, topic, "sam@example.org")
+    await active(database, clock, topic, "sam@example.org")
     mailer = mail_worker(database, clock, settings, smtp.url)
     await mailer.drain()
     first = await make.event(topics=(topic,), publish=False)
@@ -194,12 +193,12 @@ async def test_alert_queued_before_unsubscribing_is_skipped(
     database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
 ) -> None:
     topic = await make.topic()
-    sub = await active(database, clock, settings, topic, "sam@example.org")
+    sub = await active(database, clock, topic, "sam@example.org")
     event = await make.event(topics=(topic,), publish=False)
     assert await publish(database, clock, event.id) == 1
     async with unit_of_work(database.writer) as session:
-        token = link_token(settings.secret(), sub, "unsubscribe")
-        await service.unsubscribe(session, clock, token=token, secret=settings.secret())
+        token = link_token(TEST_SIGNER, sub, "unsubscribe")
+        await service.unsubscribe(session, clock, token=token, signer=TEST_SIGNER)
 
     await mail_worker(database, clock, settings, smtp.url).drain()
 
@@ -211,12 +210,11 @@ async def test_alert_queued_before_unsubscribing_is_skipped(
 async def test_the_answer_is_the_same_whoever_subscribes(
     database: Database,
     clock: FrozenClock,
-    settings: Settings,
     make: Factory,
     client: httpx.AsyncClient,
 ) -> None:
     topic = await make.topic("Funding")
-    await active(database, clock, settings, topic, "known@example.org")
+    await active(database, clock, topic, "known@example.org")
     before = len(await outbox(database))
     token = await csrf_token(client, f"/alerts/topics/{topic.slug}")
 
@@ -267,14 +265,13 @@ async def test_bad_input_honeypot_csrf_and_rate_limit(
 async def test_wrong_or_tampered_links_are_not_found(
     database: Database,
     clock: FrozenClock,
-    settings: Settings,
     make: Factory,
     client: httpx.AsyncClient,
 ) -> None:
     topic = await make.topic()
-    sub = await active(database, clock, settings, topic, "sam@example.org")
-    good = link_token(settings.secret(), sub, "unsubscribe")
-    confirm_token = link_token(settings.secret(), sub, "confirm")
+    sub = await active(database, clock, topic, "sam@example.org")
+    good = link_token(TEST_SIGNER, sub, "unsubscribe")
+    confirm_token = link_token(TEST_SIGNER, sub, "confirm")
     for token in (good[:-1] + ("A" if good[-1] != "A" else "B"), "1.x", "abc", f"9{good}"):
         assert (await client.get(f"/alerts/unsubscribe/{token}")).status_code == 404
         assert (await client.post(f"/alerts/unsubscribe/{token}")).status_code == 404
@@ -289,8 +286,8 @@ async def test_daily_digest_lists_new_events_once_a_day(
 ) -> None:
     topic = await make.topic("SEND")
     clock.set(dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC))  # before 7am in London
-    await active(database, clock, settings, topic, "daily@example.org", AlertFrequency.daily)
-    await active(database, clock, settings, topic, "now@example.org", AlertFrequency.immediate)
+    await active(database, clock, topic, "daily@example.org", AlertFrequency.daily)
+    await active(database, clock, topic, "now@example.org", AlertFrequency.immediate)
     mailer = mail_worker(database, clock, settings, smtp.url)
     clock.advance(dt.timedelta(minutes=1))
     one = await make.event("First webinar", topics=(topic,), publish=False)

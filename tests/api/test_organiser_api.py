@@ -18,7 +18,7 @@ from events.organiser import auth
 from events.organiser.models import ApiToken, Organiser, OrganiserRole
 from events.registration.models import RegistrationStatus
 from tests.api.test_openapi import fetch_document, resolve
-from tests.factories import TEST_SECRET, Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event, sign_in
 from tests.registration.helpers import by_status, outbox
 
@@ -29,7 +29,7 @@ LONDON_SUMMER = "+01:00"
 async def token_for(database: Database, clock: FrozenClock, organiser: Organiser) -> str:
     async with unit_of_work(database.writer) as session:
         merged = await session.merge(organiser, load=False)
-        made = await auth.create_api_token(session, clock, merged, name="CRM", secret=TEST_SECRET)
+        made = await auth.create_api_token(session, clock, merged, name="CRM", signer=TEST_SIGNER)
     return made.token
 
 

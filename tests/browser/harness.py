@@ -545,6 +545,7 @@ def subscribe_in_browser(page: Page, server: Server, topic: str, tag: str) -> di
     from types import SimpleNamespace
 
     from events.alerts.links import link_token
+    from events.kit.signing import Signer
 
     email = new_email(tag)
     page.goto(server.url(f"/alerts/topics/{topic}"))
@@ -558,10 +559,10 @@ def subscribe_in_browser(page: Page, server: Server, topic: str, tag: str) -> di
     assert row is not None, f"no subscription for {email}"
     created = dt.datetime.fromisoformat(row[1]).replace(tzinfo=dt.UTC)
     subscription: Any = SimpleNamespace(id=row[0], created_at=created)
-    secret = (server.db_path.parent / ".events-secret").read_text().strip()
+    signer = Signer((server.db_path.parent / ".events-secret").read_text().strip())
     return {
-        "alert_confirm": link_token(secret, subscription, "confirm"),
-        "alert_unsubscribe": link_token(secret, subscription, "unsubscribe"),
+        "alert_confirm": link_token(signer, subscription, "confirm"),
+        "alert_unsubscribe": link_token(signer, subscription, "unsubscribe"),
     }
 
 

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import update
 
 from events.catalog.models import Event
-from events.config import Settings
 from events.db import unit_of_work
 from events.lifecycle import cancel_event
 from events.registration.tokens import LinkSet
 from tests.calendar.helpers import both_parsers_agree, unfolded_lines
-from tests.factories import Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.registration.helpers import latest_token
 
 SECRET_ROOM = "secret-room-123"
@@ -239,7 +238,7 @@ async def test_api_ics_url_is_the_events_download(client: httpx.AsyncClient, mak
 
 
 async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
-    client: httpx.AsyncClient, make: Factory, settings: Settings
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
     mine = await make.event("Mine", capacity=1, waiting_list_enabled=True)
     also_mine = await make.event("Also mine")
@@ -251,7 +250,7 @@ async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
     await register(make, theirs, "other@example.org")
     await register(make, also_mine, "jo@example.org")
     manage = await latest_token(make.database, "jo@example.org")
-    token = LinkSet.from_manage(settings.secret(), manage).calendar
+    token = LinkSet.from_manage(TEST_SIGNER, manage).calendar
 
     response = await client.get(f"/c/{token}.ics")
     assert response.status_code == 200
@@ -277,12 +276,12 @@ async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
 
 
 async def test_private_feed_and_join_with_wrong_token_are_the_same_404(
-    client: httpx.AsyncClient, make: Factory, settings: Settings
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
     event = await make.event()
     await register(make, event, "jo@example.org")
     manage = await latest_token(make.database, "jo@example.org")
-    token = LinkSet.from_manage(settings.secret(), manage).calendar
+    token = LinkSet.from_manage(TEST_SIGNER, manage).calendar
     wrong = "x" * 43
     missing = await client.get(f"/c/{wrong}.ics")
     malformed = await client.get("/c/nope.ics")

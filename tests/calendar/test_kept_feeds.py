@@ -24,7 +24,7 @@ from events.db import Database, unit_of_work
 from events.lifecycle import update_event
 from events.registration.tokens import LinkSet
 from tests.calendar.helpers import both_parsers_agree, unfolded_lines
-from tests.factories import Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.registration.helpers import latest_token
 
 FEED = "/calendar.ics"
@@ -152,15 +152,9 @@ async def _reschedule(make: Factory, event: Event, by: dt.timedelta, **changes: 
         )
         data = dataclasses.replace(data, **changes)  # type: ignore[arg-type]
         change = await update_event(
-            session, make.clock, event=current, data=data, actor=SYSTEM, secret=_secret()
+            session, make.clock, event=current, data=data, actor=SYSTEM, signer=TEST_SIGNER
         )
         return change.event
-
-
-def _secret() -> str:
-    from tests.factories import TEST_SECRET
-
-    return TEST_SECRET
 
 
 def _sequence(body: bytes) -> int:
@@ -170,13 +164,13 @@ def _sequence(body: bytes) -> int:
 
 
 async def test_a_rescheduled_event_reaches_every_feed_with_new_times_and_sequence(
-    client: httpx.AsyncClient, make: Factory, settings: Settings
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
     topic = await make.topic("Pay")
     event = await make.event("Moving", topics=(topic,))
     await register(make, event, "jo@example.org")
     calendar = LinkSet.from_manage(
-        settings.secret(), await latest_token(make.database, "jo@example.org")
+        TEST_SIGNER, await latest_token(make.database, "jo@example.org")
     ).calendar
     paths = [
         FEED,

@@ -23,7 +23,7 @@ from events.errors import Conflict, InvalidInput
 from events.registration import service as registrations
 from events.registration.errors import EventFull
 from events.registration.models import RegistrationStatus
-from tests.factories import TEST_SECRET, Factory, register, registration_input
+from tests.factories import TEST_SIGNER, Factory, register, registration_input
 from tests.registration.helpers import by_status, outbox, places_left
 
 ORGANISER = Actor(ActorKind.organiser, organiser_id=None, label="someone@union.example")
@@ -70,7 +70,7 @@ async def _update(make: Factory, event_id: int, data: EventInput) -> service.App
         event = await session.get(Event, event_id)
         assert event is not None
         return await service.update_event(
-            session, make.clock, event=event, data=data, actor=ORGANISER, secret=TEST_SECRET
+            session, make.clock, event=event, data=data, actor=ORGANISER, signer=TEST_SIGNER
         )
 
 
@@ -162,7 +162,7 @@ async def test_cancelled_events_cannot_be_edited_and_cancelling_twice_sends_once
     for _ in range(2):
         async with unit_of_work(database.writer) as session:
             merged = await session.merge(event)
-            await service.cancel_event(session, make.clock, merged, actor=SYSTEM, secret="x")
+            await service.cancel_event(session, make.clock, merged, actor=SYSTEM)
     saved = await _event(database, event.id)
     assert saved.status == EventStatus.cancelled
     assert saved.ical_sequence == event.ical_sequence + 1
@@ -246,7 +246,7 @@ async def test_raising_capacity_during_a_rush_never_overfills(
                     make.clock,
                     event_id=event.id,
                     data=registration_input(f"rush{n}@example.org"),
-                    secret=TEST_SECRET,
+                    signer=TEST_SIGNER,
                 )
             except EventFull as full:
                 return full

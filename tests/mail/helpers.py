@@ -14,6 +14,7 @@ from events.config import Settings
 from events.db import Database
 from events.mail.worker import Worker, WorkerOptions
 from events.wiring import worker
+from tests.factories import TEST_SIGNER
 
 OPTIONS = WorkerOptions(
     batch_size=50,
@@ -31,6 +32,7 @@ def mail_worker(
     configured = settings.model_copy(
         update={"mail_url": url, "mail_from": "Union Events <events@mail.example.org>"}
     )
+    kw.setdefault("signer", TEST_SIGNER)
     return worker(database, clock, configured, options=kw.pop("options", OPTIONS), **kw)
 
 

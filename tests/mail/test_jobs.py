@@ -12,10 +12,12 @@ from events.clock import Clock, FrozenClock
 from events.config import Settings
 from events.db import Database
 from events.kit.jobs import Job, JobRunner
+from events.kit.signing import Signer
 from events.mail.models import OutboxMessage
 from events.mail.outbox import enqueue
 from events.registration.messages import Confirmed
 from events.wiring import JOBS
+from tests.factories import TEST_SIGNER
 
 
 def test_the_worker_runs_every_rooms_jobs() -> None:
@@ -38,16 +40,22 @@ async def _kept(database: Database) -> list[str]:
 async def test_each_job_runs_in_its_own_transaction_and_a_failure_stops_no_other(
     database: Database, clock: FrozenClock, settings: Settings
 ) -> None:
-    async def broken(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    async def broken(
+        session: AsyncSession, clock: Clock, settings: Settings, signer: Signer
+    ) -> int:
         await _queue(session, clock, "broken")
         raise RuntimeError("a bug in one job")
 
-    async def fine(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    async def fine(session: AsyncSession, clock: Clock, settings: Settings, signer: Signer) -> int:
         await _queue(session, clock, "fine")
         return 1
 
     runner = JobRunner(
-        [Job(name="broken", run=broken), Job(name="fine", run=fine)], database, clock, settings
+        [Job(name="broken", run=broken), Job(name="fine", run=fine)],
+        database,
+        clock,
+        settings,
+        signer=TEST_SIGNER,
     )
 
     assert await runner.run_due() == {"fine": 1}
@@ -60,12 +68,18 @@ async def test_a_job_runs_at_most_as_often_as_it_asks(
 ) -> None:
     runs: list[dt.datetime] = []
 
-    async def hourly(session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    async def hourly(
+        session: AsyncSession, clock: Clock, settings: Settings, signer: Signer
+    ) -> int:
         runs.append(clock.now())
         return 0
 
     runner = JobRunner(
-        [Job(name="hourly", run=hourly, every=dt.timedelta(hours=1))], database, clock, settings
+        [Job(name="hourly", run=hourly, every=dt.timedelta(hours=1))],
+        database,
+        clock,
+        settings,
+        signer=TEST_SIGNER,
     )
     assert await runner.run_due() == {"hourly": 0}
     clock.advance(dt.timedelta(minutes=59))

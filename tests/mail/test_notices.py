@@ -12,7 +12,7 @@ from events.db import Database, unit_of_work
 from events.kit.formatting import when
 from events.lifecycle import cancel_event
 from events.registration import notices
-from tests.factories import Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.mail.conftest import SmtpServer
 from tests.mail.helpers import calendar_part, html_of, mail_worker, text_of, to, vevent_of
 from tests.registration.helpers import outbox
@@ -43,7 +43,7 @@ async def test_update_sends_a_request_with_the_same_uid_and_raised_sequence(
         row.ends_at += dt.timedelta(days=1, hours=1)
         row.ical_sequence += 1
         queued = await notices.notify_event_updated(
-            session, clock, event=row, changed=["starts_at", "ends_at"], secret=settings.secret()
+            session, clock, event=row, changed=["starts_at", "ends_at"], signer=TEST_SIGNER
         )
         new_when = when(row.starts_at, row.ends_at, row.timezone)
     assert queued == 1  # confirmed places only
@@ -97,9 +97,7 @@ async def test_event_cancelled_cancels_confirmed_places_and_tells_the_waiting_li
         row = await session.get(Event, event.id)
         assert row is not None
         await cancel_event(session, clock, row)
-        queued = await notices.notify_event_cancelled(
-            session, clock, event=row, secret=settings.secret()
-        )
+        queued = await notices.notify_event_cancelled(session, clock, event=row)
     assert queued == 2
     await mailer.drain()
 
@@ -138,7 +136,7 @@ async def test_broadcast_is_plain_text_escaped_in_html_and_says_who_sent_it(
             subject="Room change\r\nBcc: everyone@example.org",
             body="Hello all,\r\n\r\nWe meet in <b>Room 2</b> & bring <script>x</script>.\nThanks",
             sender_name="Priya Organiser",
-            secret=settings.secret(),
+            signer=TEST_SIGNER,
         )
     assert queued == 1  # confirmed attendees only
     await mailer.drain()

@@ -20,7 +20,7 @@ from events.mail.outbox import enqueue
 from events.mail.worker import BatchResult
 from events.privacy import service as privacy
 from events.registration.messages import Waitlisted
-from tests.factories import Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.mail.conftest import SmtpServer
 from tests.mail.test_worker import worker
 from tests.registration.helpers import registrations
@@ -39,7 +39,7 @@ async def test_the_subject_access_email_arrives_with_its_data_and_the_row_keeps_
     )
     async with unit_of_work(database.writer) as session:
         await privacy.request_subject_access(
-            session, clock, email="jo@example.org", secret=settings.secret()
+            session, clock, email="jo@example.org", signer=TEST_SIGNER
         )
     await worker(database, clock, settings, smtp.url).drain()
 
@@ -146,7 +146,7 @@ async def test_erasures_cancellation_notice_keeps_nothing_once_sent_and_is_never
     await mail.drain()  # the confirmation
     async with unit_of_work(database.writer) as session:
         await privacy.erase_email(
-            session, clock, email="jo@example.org", secret=settings.secret(), actor=MEMBER
+            session, clock, email="jo@example.org", signer=TEST_SIGNER, actor=MEMBER
         )
     async with database.reader() as session:
         listed = await attendance.event_mail(session, event)

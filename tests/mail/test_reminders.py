@@ -14,7 +14,7 @@ from events.lifecycle import cancel_event
 from events.mail.models import OutboxStatus
 from events.registration import service as registration_service
 from events.registration.reminders import due_offset
-from tests.factories import TEST_SECRET, Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.mail.conftest import SmtpServer
 from tests.mail.helpers import html_of, mail_worker, text_of
 from tests.registration.helpers import latest_token, outbox
@@ -165,13 +165,13 @@ async def test_cancelled_registration_gets_none_and_a_queued_one_is_skipped(
     mailer = mail_worker(database, clock, settings, smtp.url)
     await mailer.drain()
     async with unit_of_work(database.writer) as session:
-        await registration_service.cancel(session, clock, token=sam_token, secret=TEST_SECRET)
+        await registration_service.cancel(session, clock, token=sam_token, signer=TEST_SIGNER)
 
     clock.set(start - 7 * DAY + MINUTE)
     await mailer.schedule()
     assert [r for r, _, _ in await reminders(database)] == ["alex@example.org"]
     async with unit_of_work(database.writer) as session:
-        await registration_service.cancel(session, clock, token=alex_token, secret=TEST_SECRET)
+        await registration_service.cancel(session, clock, token=alex_token, signer=TEST_SIGNER)
     await mailer.drain()
 
     [(recipient, _, status)] = await reminders(database)

@@ -19,7 +19,7 @@ from events.mail.worker import Worker, WorkerOptions
 from events.registration.messages import Confirmed
 from events.wiring import JOBS, message_registry
 from events.wiring import worker as build_worker
-from tests.factories import Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.mail.conftest import SmtpServer, free_port
 from tests.registration.helpers import outbox
 
@@ -40,6 +40,7 @@ def mail_settings(settings: Settings, url: str) -> Settings:
 def worker(
     database: Database, clock: FrozenClock, settings: Settings, url: str, **kw: Any
 ) -> Worker:
+    kw.setdefault("signer", TEST_SIGNER)
     return build_worker(database, clock, mail_settings(settings, url), options=OPTIONS, **kw)
 
 
@@ -289,6 +290,7 @@ async def _concurrent_send(
                 db,
                 clock,
                 mail_settings(settings, smtp.url),
+                signer=TEST_SIGNER,
                 registry=message_registry(),
                 jobs=JOBS,
                 options=OPTIONS,
@@ -357,7 +359,9 @@ async def test_folder_transport_writes_one_eml_per_message(
     assert written.name.startswith(f"outbox-{row_id}.")
     assert b"Subject: Your place is confirmed" in written.read_bytes()
     assert isinstance(
-        build_worker(database, clock, mail_settings(settings, folder.as_uri())).transport,
+        build_worker(
+            database, clock, mail_settings(settings, folder.as_uri()), signer=TEST_SIGNER
+        ).transport,
         FolderTransport,
     )
 
@@ -366,14 +370,14 @@ async def test_confirmation_carries_the_invite_and_cancellation_removes_it(
     database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
 ) -> None:
     from events.registration import service as registration_service
-    from tests.factories import TEST_SECRET
+    from tests.factories import TEST_SIGNER
     from tests.registration.helpers import latest_token
 
     event = await make.event()
     await register(make, event, "sam@example.org")
     token = await latest_token(database, "sam@example.org")
     async with unit_of_work(database.writer) as session:
-        await registration_service.cancel(session, clock, token=token, secret=TEST_SECRET)
+        await registration_service.cancel(session, clock, token=token, signer=TEST_SIGNER)
 
     await worker(database, clock, settings, smtp.url).drain()
 

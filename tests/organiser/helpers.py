@@ -13,7 +13,7 @@ from events.db import Database, unit_of_work
 from events.organiser import auth
 from events.organiser.models import Organiser, OrganiserRole, event_shares
 from events.organiser.web import COOKIE_NAME, COOKIE_PATH, cookie_value
-from tests.factories import TEST_SECRET
+from tests.factories import TEST_SIGNER
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -46,10 +46,10 @@ async def sign_in(
     the raw session token."""
     async with unit_of_work(database.writer) as session:
         merged = await session.merge(organiser, load=False)
-        started = await auth.start_session(session, clock, merged, secret=TEST_SECRET)
+        started = await auth.start_session(session, clock, merged, signer=TEST_SIGNER)
     client.cookies.set(
         COOKIE_NAME,
-        cookie_value(TEST_SECRET, started.token),
+        cookie_value(TEST_SIGNER, started.token),
         domain="testserver.local",  # how http.cookiejar files a dotless host
         path=COOKIE_PATH,
     )

@@ -25,6 +25,7 @@ from events.organiser import accounts, auth
 from events.organiser.bearer import api_organiser
 from events.organiser.models import ApiToken, Organiser, OrganiserRole
 from events.organiser.web import COOKIE_NAME
+from tests.factories import TEST_SIGNER
 from tests.organiser.helpers import PASSWORD, new_organiser
 from tests.registration.helpers import csrf_token
 
@@ -596,13 +597,12 @@ async def test_another_organisers_token_cannot_be_revoked(
     database: Database,
     clock: FrozenClock,
     api: httpx.AsyncClient,
-    settings: Settings,
 ) -> None:
     other = await new_organiser(database, clock, role=OrganiserRole.admin)
     async with database.writer() as session, session.begin():
         merged = await session.merge(other, load=False)
         created = await accounts.create_api_token(
-            session, clock, merged, name="Theirs", secret=settings.secret()
+            session, clock, merged, name="Theirs", signer=TEST_SIGNER
         )
     token = await csrf_token(signed, "/organiser/account/tokens")
     response = await signed.post(

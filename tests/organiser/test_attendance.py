@@ -28,7 +28,7 @@ from events.registration.errors import (
     RegistrationMissing,
 )
 from events.registration.models import Registration, RegistrationStatus
-from tests.factories import TEST_SECRET, Factory, register, registration_input
+from tests.factories import TEST_SIGNER, Factory, register, registration_input
 from tests.organiser.helpers import give_event, sign_in
 from tests.registration.helpers import csrf_token, outbox, places_left, registrations
 
@@ -117,7 +117,7 @@ async def test_registrations_page_shows_counts_and_who_needs_each_access_arrange
             event=event,
             registration_id=(await _reg(database, event, "di@example.org")).id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     async with database.reader() as session:
         counts = await attendance.counts(session, event)
@@ -220,7 +220,7 @@ async def test_add_by_hand_ignores_the_window_but_not_capacity_and_never_twice(
                 event=event,
                 data=registration_input(email),
                 actor=actor,
-                secret=TEST_SECRET,
+                signer=TEST_SIGNER,
                 status=status,
             )
             return registration
@@ -295,7 +295,7 @@ async def test_move_to_waiting_list_gives_the_place_to_the_first_waiting_not_bac
             event=event,
             registration_id=a.id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     assert moved.status == RegistrationStatus.waitlisted
     by_email = {r.email: r for r in await registrations(database, event.id)}
@@ -329,7 +329,7 @@ async def test_moving_the_only_person_leaves_the_place_free(
             event=event,
             registration_id=a.id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     assert (await _reg(database, event, "a@example.org")).status == RegistrationStatus.waitlisted
     assert await places_left(database, event.id) == 1
@@ -351,7 +351,7 @@ async def test_confirm_from_waiting_list_needs_a_free_place_and_can_jump_the_que
                 event=target,
                 registration_id=registration_id,
                 actor=Actor.of(organiser),
-                secret=TEST_SECRET,
+                signer=TEST_SIGNER,
             )
 
     async def confirm(registration_id: int) -> Registration:
@@ -362,7 +362,7 @@ async def test_confirm_from_waiting_list_needs_a_free_place_and_can_jump_the_que
     assert (await _reg(database, event, "c@example.org")).status == RegistrationStatus.waitlisted
     async with unit_of_work(database.writer) as session:
         await service.change_capacity(
-            session, clock, event_id=event.id, capacity_=3, secret=TEST_SECRET
+            session, clock, event_id=event.id, capacity_=3, signer=TEST_SIGNER
         )
     # Raising capacity promoted b and c in order; a is confirmed already.
     assert all(
@@ -381,7 +381,7 @@ async def test_confirm_from_waiting_list_needs_a_free_place_and_can_jump_the_que
             event=event2,
             registration_id=(await _reg(database, event2, "a@example.org")).id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     # The freed place went to c (first waiting), d still waits.
     statuses = {r.email: r.status for r in await registrations(database, event2.id)}
@@ -394,7 +394,7 @@ async def test_confirm_from_waiting_list_needs_a_free_place_and_can_jump_the_que
             event=event2,
             registration_id=(await _reg(database, event2, "b@example.org")).id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     statuses = {r.email: r.status for r in await registrations(database, event2.id)}
     assert statuses["d@example.org"] == RegistrationStatus.confirmed  # d was ahead of b now
@@ -406,7 +406,7 @@ async def test_confirm_from_waiting_list_needs_a_free_place_and_can_jump_the_que
             event=event2,
             registration_id=(await _reg(database, event2, "d@example.org")).id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     assert (await _reg(database, event2, "b@example.org")).status == RegistrationStatus.confirmed
     assert [
@@ -424,7 +424,7 @@ async def test_confirm_from_waiting_list_needs_a_free_place_and_can_jump_the_que
             event=event2,
             registration_id=c2.id,
             actor=Actor.of(organiser),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     await confirm_in(event2, c2.id)
     assert [
@@ -477,7 +477,7 @@ async def test_member_actions_are_audited_without_personal_data(
     await register(make, event, "w@example.org")
     token = await latest_token(database, "m@example.org")
     async with unit_of_work(database.writer) as session:
-        await service.cancel(session, clock, token=token, secret=TEST_SECRET)
+        await service.cancel(session, clock, token=token, signer=TEST_SIGNER)
     m = await _reg(database, event, "m@example.org")
     w = await _reg(database, event, "w@example.org")
     assert [(e.action, e.actor_kind) for e in await _audit(database, m.id)] == [
@@ -513,7 +513,7 @@ async def test_ids_from_another_event_are_not_found_and_change_nothing(
                     event=mine,
                     registration_id=x.id,
                     actor=Actor.of(organiser),
-                    secret=TEST_SECRET,
+                    signer=TEST_SIGNER,
                 )
     async with unit_of_work(database.writer) as session:
         changed = await attendance.set_attended(
@@ -617,7 +617,7 @@ async def _confirm_concurrently(
                     event=event,
                     registration_id=registration_id,
                     actor=Actor.of(organiser),
-                    secret=TEST_SECRET,
+                    signer=TEST_SIGNER,
                 )
         except NoPlaceLeft:
             return "refused"
@@ -641,7 +641,7 @@ async def _all_waiting(
                 event=event,
                 data=registration_input(f"w{n}@example.org"),
                 actor=Actor.of(organiser),
-                secret=TEST_SECRET,
+                signer=TEST_SIGNER,
                 status="waitlisted",
             )
     assert await places_left(database, event.id) == 10
@@ -699,7 +699,7 @@ async def test_the_same_person_added_twice_at_once_gets_one_registration(
                 event=event,
                 data=registration_input("same@example.org"),
                 actor=Actor.of(organiser),
-                secret=TEST_SECRET,
+                signer=TEST_SIGNER,
             )
             return registration.id
 

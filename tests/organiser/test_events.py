@@ -209,7 +209,7 @@ async def test_reschedule_raises_sequence_and_emails_each_confirmed_registrant_o
     await register(make, event, "gone@example.org")  # waiting, then cancelled below
     from events.db import unit_of_work
     from events.registration import service as registrations
-    from tests.factories import TEST_SECRET
+    from tests.factories import TEST_SIGNER
     from tests.registration.helpers import latest_token
 
     async with unit_of_work(database.writer) as session:
@@ -217,7 +217,7 @@ async def test_reschedule_raises_sequence_and_emails_each_confirmed_registrant_o
             session,
             make.clock,
             token=await latest_token(database, "gone@example.org"),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
 
     edit = await console.get(f"/organiser/events/{event.slug}/edit")

@@ -73,7 +73,7 @@ async def _event(make: Factory, database: Database, organiser: Organiser) -> Eve
 
 async def _cancel_di(database: Database, clock: FrozenClock, event: Event, who: Organiser) -> None:
     from events.registration import service
-    from tests.factories import TEST_SECRET
+    from tests.factories import TEST_SIGNER
 
     di = next(r for r in await registrations(database, event.id) if r.email == "di@example.org")
     async with unit_of_work(database.writer) as session:
@@ -83,7 +83,7 @@ async def _cancel_di(database: Database, clock: FrozenClock, event: Event, who: 
             event=event,
             registration_id=di.id,
             actor=Actor.of(who),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
 
 

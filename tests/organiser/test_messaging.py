@@ -20,7 +20,7 @@ from tests.registration.helpers import csrf_token, latest_token, outbox
 async def _event(make: Factory, database: Database, organiser: Organiser) -> Event:
     """Two confirmed, one waiting, one cancelled (by their own link)."""
     from events.registration import service
-    from tests.factories import TEST_SECRET
+    from tests.factories import TEST_SIGNER
 
     event = await make.event(capacity=3, waiting_list_enabled=True)
     await give_event(database, event, organiser)
@@ -29,7 +29,7 @@ async def _event(make: Factory, database: Database, organiser: Organiser) -> Eve
     token = await latest_token(database, "c@example.org")
     async with unit_of_work(database.writer) as session:
         # c cancels; w is promoted; then w2 joins the waiting list.
-        await service.cancel(session, make.clock, token=token, secret=TEST_SECRET)
+        await service.cancel(session, make.clock, token=token, signer=TEST_SIGNER)
     await register(make, event, "w2@example.org")
     return event
 

@@ -12,7 +12,7 @@ from events.db import unit_of_work
 from events.organiser.models import Organiser
 from events.privacy import service as privacy
 from events.privacy.service import Purge
-from tests.factories import TEST_SECRET, Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.organiser.helpers import give_event, sign_in
 
 
@@ -34,7 +34,7 @@ async def test_purged_access_needs_and_erased_people_are_said_so(
             session,
             make.clock,
             email="b@example.org",
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
             actor=MEMBER,
         )
     assert done.access_purged == 2

@@ -12,14 +12,14 @@ from events.alerts.models import AlertFrequency, SubscriptionStatus, TopicSubscr
 from events.audit.models import AuditEntry
 from events.audit.service import SYSTEM as SYSTEM_
 from events.db import unit_of_work
+from events.kit.signing import Purpose
 from events.mail.models import OutboxMessage, OutboxStatus
 from events.privacy import service
 from events.privacy.models import PrivacyRequest
 from events.registration import service as registration_service
 from events.registration.errors import RegistrationNotFound
 from events.registration.models import RegistrationStatus
-from events.registration.tokens import token_hash
-from tests.factories import TEST_SECRET, Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.registration.helpers import latest_token, outbox, places_left, registrations
 
 CONSENTS = ["privacy", "access_data"]
@@ -43,7 +43,7 @@ async def _subscribe(make: Factory, email: str) -> None:
 
 async def _request(make: Factory, email: str) -> str:
     async with unit_of_work(make.database.writer) as session:
-        await service.request_subject_access(session, make.clock, email=email, secret=TEST_SECRET)
+        await service.request_subject_access(session, make.clock, email=email, signer=TEST_SIGNER)
     [message] = await outbox(make.database, "subject_access")
     token = message.payload["erase_token"]
     assert isinstance(token, str)
@@ -76,7 +76,10 @@ async def test_a_request_queues_the_report_to_that_address_with_a_hashed_erase_l
     assert message.recipient == "jo@example.org"
     async with make.database.reader() as session:
         [row] = (await session.execute(select(PrivacyRequest))).scalars().all()
-    assert row.token_hash == token_hash(TEST_SECRET, "erase", token) and token not in row.token_hash
+    assert (
+        row.token_hash == TEST_SIGNER.hash_token(Purpose.ERASE, token)
+        and token not in row.token_hash
+    )
 
 
 async def test_erasure_frees_the_place_promotes_and_leaves_only_counts(make: Factory) -> None:
@@ -88,7 +91,7 @@ async def test_erasure_frees_the_place_promotes_and_leaves_only_counts(make: Fac
     token = await _request(make, "jo@example.org")
 
     async with unit_of_work(make.database.writer) as session:
-        erased = await service.erase_by_token(session, make.clock, token=token, secret=TEST_SECRET)
+        erased = await service.erase_by_token(session, make.clock, token=token, signer=TEST_SIGNER)
     assert (erased.registrations, erased.places_freed, erased.subscriptions) == (1, 1, 1)
 
     rows = await registrations(make.database, event.id)
@@ -133,11 +136,11 @@ async def test_erasure_frees_the_place_promotes_and_leaves_only_counts(make: Fac
     with pytest.raises(RegistrationNotFound):  # the old management link is dead
         async with unit_of_work(make.database.writer) as session:
             await registration_service.registration_by_token(
-                session, token=manage, secret=TEST_SECRET
+                session, token=manage, signer=TEST_SIGNER
             )
     with pytest.raises(service.ErasureLinkNotFound):  # and the erase link worked once
         async with unit_of_work(make.database.writer) as session:
-            await service.erase_by_token(session, make.clock, token=token, secret=TEST_SECRET)
+            await service.erase_by_token(session, make.clock, token=token, signer=TEST_SIGNER)
 
 
 async def test_an_erase_link_expires(make: Factory) -> None:
@@ -145,7 +148,7 @@ async def test_an_erase_link_expires(make: Factory) -> None:
     make.clock.advance(service.REQUEST_LIFETIME + dt.timedelta(seconds=1))
     with pytest.raises(service.ErasureLinkNotFound):
         async with unit_of_work(make.database.writer) as session:
-            await service.erase_by_token(session, make.clock, token=token, secret=TEST_SECRET)
+            await service.erase_by_token(session, make.clock, token=token, signer=TEST_SIGNER)
 
 
 async def test_retention_purges_access_needs_then_whole_registrations(make: Factory) -> None:
@@ -212,10 +215,10 @@ async def test_a_new_request_after_an_erasure_is_sent_too(make: Factory) -> None
     taken for the old one's email."""
     token = await _request(make, "jo@example.org")
     async with unit_of_work(make.database.writer) as session:
-        await service.erase_by_token(session, make.clock, token=token, secret=TEST_SECRET)
+        await service.erase_by_token(session, make.clock, token=token, signer=TEST_SIGNER)
     async with unit_of_work(make.database.writer) as session:
         await service.request_subject_access(
-            session, make.clock, email="jo@example.org", secret=TEST_SECRET
+            session, make.clock, email="jo@example.org", signer=TEST_SIGNER
         )
     first, second = await outbox(make.database, "subject_access")
     assert first.recipient == service.REMOVED, "the first, unsent, went with the erasure"
@@ -249,7 +252,7 @@ async def test_member_organiser_and_erasure_cancel_by_one_rule_each_with_its_aud
     member_token = await latest_token(make.database, "member@example.org")
     async with unit_of_work(make.database.writer) as session:
         await registration_service.cancel(
-            session, make.clock, token=member_token, secret=TEST_SECRET
+            session, make.clock, token=member_token, signer=TEST_SIGNER
         )
         await registration_service.cancel_by_organiser(
             session,
@@ -257,10 +260,10 @@ async def test_member_organiser_and_erasure_cancel_by_one_rule_each_with_its_aud
             event=event,
             registration_id=by_email["organiser@example.org"],
             actor=SYSTEM,
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
         await service.erase_email(
-            session, make.clock, email="erased@example.org", secret=TEST_SECRET, actor=SYSTEM
+            session, make.clock, email="erased@example.org", signer=TEST_SIGNER, actor=SYSTEM
         )
 
     for email, registration_id in by_email.items():
@@ -282,7 +285,7 @@ async def test_erasing_a_waiting_place_cancels_it_without_an_email(make: Factory
     ]
     async with unit_of_work(make.database.writer) as session:
         erased = await service.erase_email(
-            session, make.clock, email="waiting@example.org", secret=TEST_SECRET, actor=SYSTEM_
+            session, make.clock, email="waiting@example.org", signer=TEST_SIGNER, actor=SYSTEM_
         )
     assert (erased.registrations, erased.places_freed) == (1, 0)
     assert await outbox(make.database, "cancelled") == []

@@ -28,7 +28,7 @@ from events.mail.models import OutboxMessage
 from events.registration import service
 from events.registration.errors import EventFull, RegistrationNotFound
 from events.registration.models import Registration, RegistrationStatus
-from tests.factories import TEST_SECRET, Factory, registration_input
+from tests.factories import TEST_SIGNER, Factory, registration_input
 
 EMAILS = [f"person{i}@example.org" for i in range(4)]
 Step = tuple[str, int]  # ("register" | "cancel", index into EMAILS)
@@ -92,7 +92,7 @@ async def _run(db_file: Path, capacity: int | None, waiting_list: bool, steps: l
                             clock,
                             event_id=event.id,
                             data=registration_input(email),
-                            secret=TEST_SECRET,
+                            signer=TEST_SIGNER,
                         )
                 except EventFull:
                     assert capacity is not None and not waiting_list
@@ -103,7 +103,7 @@ async def _run(db_file: Path, capacity: int | None, waiting_list: bool, steps: l
                     continue  # never registered: nothing to cancel with
                 try:
                     async with unit_of_work(database.writer) as session:
-                        await service.cancel(session, clock, token=token, secret=TEST_SECRET)
+                        await service.cancel(session, clock, token=token, signer=TEST_SIGNER)
                 except RegistrationNotFound:
                     raise AssertionError("a link from a sent email stopped working") from None
 

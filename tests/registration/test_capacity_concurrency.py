@@ -20,7 +20,7 @@ from events.db import Database, unit_of_work
 from events.registration import capacity, service
 from events.registration.errors import EventFull
 from events.registration.models import RegistrationStatus
-from tests.factories import TEST_SECRET, Factory, registration_input
+from tests.factories import TEST_SIGNER, Factory, registration_input
 from tests.registration.helpers import by_status, csrf_token, outbox, places_left
 
 CAPACITY = 50
@@ -185,7 +185,7 @@ async def _register_concurrently(
                     make.clock,
                     event_id=event_id,
                     data=registration_input(f"control{n}@example.org"),
-                    secret=TEST_SECRET,
+                    signer=TEST_SIGNER,
                 )
             return "confirmed"
         except EventFull:

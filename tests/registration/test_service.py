@@ -24,7 +24,7 @@ from events.registration.errors import (
 )
 from events.registration.models import RegistrationStatus, RegistrationToken
 from events.registration.tokens import LinkSet
-from tests.factories import TEST_SECRET, Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.registration.helpers import by_status, latest_token, outbox, places_left, registrations
 
 CONFIRMED = RegistrationStatus.confirmed
@@ -34,7 +34,7 @@ CANCELLED = RegistrationStatus.cancelled
 
 async def _cancel(make: Factory, token: str) -> service.CancelOutcome:
     async with unit_of_work(make.database.writer) as session:
-        return await service.cancel(session, make.clock, token=token, secret=TEST_SECRET)
+        return await service.cancel(session, make.clock, token=token, signer=TEST_SIGNER)
 
 
 async def test_register_confirms_and_takes_a_place_when_places_are_left(make: Factory) -> None:
@@ -231,8 +231,8 @@ async def test_token_is_stored_only_as_keyed_hash(make: Factory) -> None:
                 )
             ).all()
         )
-    links = LinkSet.from_manage(TEST_SECRET, token)
-    assert stored == links.hashes(TEST_SECRET)
+    links = LinkSet.from_manage(TEST_SIGNER, token)
+    assert stored == links.hashes(TEST_SIGNER)
     assert not {token, links.join, links.calendar} & set(stored.values())
     assert len(token) >= 43  # 256 random bits, url-safe
 
@@ -243,7 +243,7 @@ async def test_capacity_raised_promotes_waiting_in_order(make: Factory) -> None:
         await register(make, event, f"{name}@example.org")
     async with unit_of_work(make.database.writer) as session:
         promoted = await service.change_capacity(
-            session, make.clock, event_id=event.id, capacity_=3, secret=TEST_SECRET
+            session, make.clock, event_id=event.id, capacity_=3, signer=TEST_SIGNER
         )
     assert [r.email for r in promoted] == ["b@example.org", "c@example.org"]
     assert await places_left(make.database, event.id) == 0
@@ -260,7 +260,7 @@ async def test_capacity_lowered_below_confirmed_is_refused(make: Factory) -> Non
     with pytest.raises(Conflict):
         async with unit_of_work(make.database.writer) as session:
             await service.change_capacity(
-                session, make.clock, event_id=event.id, capacity_=1, secret=TEST_SECRET
+                session, make.clock, event_id=event.id, capacity_=1, signer=TEST_SIGNER
             )
     assert await places_left(make.database, event.id) == 1
 
@@ -278,7 +278,7 @@ async def test_outbox_rows_vanish_when_the_transaction_rolls_back(make: Factory)
                 make.clock,
                 event_id=event.id,
                 data=__import__("tests.factories").factories.registration_input("jo@example.org"),
-                secret=TEST_SECRET,
+                signer=TEST_SIGNER,
             )
             raise Boom
     assert await outbox(make.database) == []
@@ -336,7 +336,7 @@ async def test_series_registration_books_each_future_session(make: Factory) -> N
             make.clock,
             series_id=series.id,
             data=registration_input("jo@example.org"),
-            secret=TEST_SECRET,
+            signer=TEST_SIGNER,
         )
     summary = [
         (

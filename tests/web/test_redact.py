@@ -7,11 +7,12 @@ import pytest
 
 from events.registration.tokens import LinkSet, new_token
 from events.web.redact import redact_path
+from tests.factories import TEST_SIGNER
 
 
 @pytest.mark.parametrize("prefix", ["/r/", "/j/", "/c/", "/alerts/unsubscribe/", "/x/y/"])
 def test_tokens_are_redacted_from_paths(prefix: str) -> None:
-    links = LinkSet.generate("secret")
+    links = LinkSet.generate(TEST_SIGNER)
     for token in (links.manage, links.join, links.calendar, new_token(), "evt_" + new_token()):
         for path in (f"{prefix}{token}", f"{prefix}{token}/cancel", f"{prefix}{token}.ics"):
             redacted = redact_path(path)
