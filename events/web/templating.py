@@ -6,7 +6,14 @@ from functools import lru_cache
 from typing import Any
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -44,8 +51,32 @@ def render_markdown(text: str) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates kept in memory for the process, shared by every environment built
+    here: an app compiles each template once anyway, but a process that builds many apps
+    (the test suite builds one per test) would otherwise compile them all again each time.
+    Jinja keys a bucket by the template's name and file and checks the source's checksum on
+    load, so an edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+# Every environment below has the same settings, so their compiled code is interchangeable.
+_COMPILED = _CompiledTemplates()
+
+
 def build_environment() -> Environment:
     env = Environment(
+        bytecode_cache=_COMPILED,
         loader=FileSystemLoader(str(templates_dir())),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
