@@ -22,6 +22,7 @@ from events.audit.service import Actor
 from events.catalog.fields import event_values, input_values
 from events.catalog.lifecycle import event_with_details
 from events.errors import InvalidInput
+from events.kit.ids import parse_number
 from events.organiser import attendance
 from events.organiser.bearer import ApiLoginRequired, api_organiser
 from events.organiser.console import managed_event_details
@@ -140,12 +141,12 @@ def _listing(request: Request) -> tuple[attendance.ListingFilters, int]:
     if "attended" in query and query["attended"] not in {"yes", "no"}:
         errors["attended"] = "Use yes or no."
     page = query.get("page", "1")
-    if not (page.isdigit() and 0 < len(page) < 7 and int(page) >= 1):
+    if not (parse_number(page) or 0) >= 1:
         errors["page"] = "Use a page number from 1."
     if query.get("sort", "date") not in attendance.SORTS:
         errors["sort"] = "Use one of: " + ", ".join(attendance.SORTS) + "."
     per_page = query.get("per_page", str(PER_PAGE))
-    if not (per_page.isdigit() and len(per_page) < 7 and 1 <= int(per_page) <= MAX_PER_PAGE):
+    if not 1 <= (parse_number(per_page) or 0) <= MAX_PER_PAGE:
         errors["per_page"] = f"Use a number from 1 to {MAX_PER_PAGE}."
     if len(query.get("q", "")) > 200:
         errors["q"] = "Use at most 200 characters."

@@ -15,6 +15,14 @@ def valid_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
+def parse_number(text: object, *, max_digits: int = 6) -> int | None:
+    """A small whole number from outside (a page, a count), or None. Only ASCII digits:
+    ``str.isdigit`` also accepts "²" and other digits ``int`` refuses."""
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if len(text) <= max_digits else None
+
+
 def parse_id(text: object) -> int | None:
     """The id a form or query value names, or None when it cannot name a row."""
     if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > 10:

@@ -26,6 +26,7 @@ from events.audit.service import Actor, record
 from events.catalog.models import Event
 from events.clock import Clock
 from events.errors import InvalidInput
+from events.kit.ids import parse_number
 from events.mail.models import OutboxMessage
 from events.registration.models import Registration, RegistrationStatus
 from events.registration.schemas import ACCESS_NEEDS, normalise_email
@@ -145,7 +146,10 @@ class ListingFilters:
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> ListingFilters:
-        search = " ".join(query.get("q", "").split())[:200]
+        # A lone surrogate (no real request carries one: query values are decoded with
+        # replacement) would match nothing and could not be written back into a link.
+        text = query.get("q", "").encode("utf-8", "replace").decode("utf-8")
+        search = " ".join(text.split())[:200]
         status_text = query.get("status", "")
         status = (
             RegistrationStatus(status_text)
@@ -156,7 +160,7 @@ class ListingFilters:
         sort_text = query.get("sort", "date")
         sort: Sort = next((s for s in SORTS if s == sort_text), "date")
         page_text = query.get("page", "1")
-        page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
+        page = parse_number(page_text) or 1
         return cls(search=search, status=status, attended=attended, sort=sort, page=max(page, 1))
 
     def query_string(self, **overrides: object) -> str:

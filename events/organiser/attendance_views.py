@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from events.audit.service import Actor
 from events.errors import InvalidInput, NotFound
-from events.kit.ids import parse_id
+from events.kit.ids import parse_id, parse_number
 from events.organiser import attendance, exports
 from events.organiser.models import Organiser
 from events.organiser.permissions import managed_event
@@ -62,7 +62,7 @@ def _slug(request: Request) -> str:
 def _notice(request: Request) -> str:
     template = NOTICES.get(request.query_params.get("done", ""), "")
     count = request.query_params.get("n", "")
-    return template.format(n=int(count) if count.isdigit() and len(count) < 7 else 0)
+    return template.format(n=parse_number(count) or 0)
 
 
 def _back(request: Request, slug: str, done: str, n: int | None = None, page: str = "") -> Response:
@@ -422,7 +422,7 @@ async def message_send(request: Request, organiser: Organiser) -> Response:
 @console_page
 async def mail(request: Request, organiser: Organiser) -> Response:
     page_text = request.query_params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1
+    page = parse_number(page_text) or 1
     async with unit_of_work(request) as session:
         event = await managed_event(session, organiser, slug=_slug(request))
         messages = await attendance.event_mail(session, event, page=page)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from events.catalog.fields import EDITABLE, EventInput, FieldKind, validate_event_input
 from events.catalog.fields import event_values as catalog_values
 from events.catalog.models import DEFAULT_REMINDER_OFFSETS, Event, EventFormat, EventKind
+from events.kit.ids import parse_number
 
 TIMEZONES = ("Europe/London", "Europe/Dublin", "Europe/Brussels", "UTC")
 # Minutes before the start, with the words the form shows.
@@ -305,8 +306,8 @@ def reminder_choices(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The offered reminder times, plus any odd one the event already has."""
     choices = {str(m): label for m, label in REMINDER_CHOICES}
     for raw in values.get("reminders", []):
-        if raw not in choices and raw.isdigit():
-            minutes = int(raw)
+        minutes = parse_number(raw)
+        if raw not in choices and minutes is not None:
             choices[raw] = f"{minutes} minutes before"
     return sorted(choices.items(), key=lambda item: -int(item[0]))
 

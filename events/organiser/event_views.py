@@ -22,7 +22,7 @@ from events.audit.service import Actor
 from events.catalog import queries
 from events.catalog.models import EventFormat, EventKind, EventStatus
 from events.errors import Conflict, Forbidden, InvalidInput, NotFound
-from events.kit.ids import parse_id
+from events.kit.ids import parse_id, parse_number
 from events.organiser import console, groupings
 from events.organiser import sharing as shares
 from events.organiser.event_forms import (
@@ -50,7 +50,7 @@ WHEN_CHOICES = {"upcoming": "Upcoming", "past": "Past", "all": "All dates"}
 
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    return parse_number(raw) or 1
 
 
 def _now(request: Request) -> dt.datetime:

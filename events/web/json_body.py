@@ -49,7 +49,7 @@ async def json_body(request: Request, *, max_bytes: int, message: str | None = N
     """The request's JSON value, read once, at most ``max_bytes`` long."""
     require_json(request, message=message)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise BodyTooLarge()
     body = b""
     async for chunk in request.stream():

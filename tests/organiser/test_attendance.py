@@ -128,6 +128,9 @@ async def test_registrations_page_shows_counts_and_who_needs_each_access_arrange
         "live_captions": ["Bob Reader", "Cy Waiting"],
     }
 
+    # A page number only str.isdigit takes ("²") is page 1, not an error.
+    odd = await console.get(f"/organiser/events/{event.slug}/registrations?page=%C2%B2&n=%C2%B2")
+    assert odd.status_code == 200
     page = await console.get(f"/organiser/events/{event.slug}/registrations")
     assert page.status_code == 200
     assert "2 British Sign Language interpreter, 2 Live captions" in page.text
