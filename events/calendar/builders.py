@@ -271,18 +271,25 @@ def _local_date(moment: dt.datetime, zone: str) -> dt.date:
     return moment.astimezone(ZoneInfo(zone)).date()
 
 
+def all_day_dates(event: EventView) -> tuple[dt.date, dt.date]:
+    """An all-day event's first day and the day after its last one, in its own zone: the
+    end is exclusive, as DTEND of a VALUE=DATE event (RFC 5545 3.6.1) and Google's and
+    Outlook's add-to-calendar links take it. At least one day."""
+    first = _local_date(event.starts_at, event.timezone)
+    local_end = event.ends_at.astimezone(ZoneInfo(event.timezone))
+    last = (
+        local_end.date()
+        if local_end.time() == dt.time(0)
+        else local_end.date() + dt.timedelta(days=1)
+    )
+    return first, max(last, first + dt.timedelta(days=1))
+
+
 def _add_times(component: VEvent, event: EventView) -> None:
     if event.all_day:
-        first = _local_date(event.starts_at, event.timezone)
-        local_end = event.ends_at.astimezone(ZoneInfo(event.timezone))
-        # DTEND of a VALUE=DATE event is the day after the last day (RFC 5545 3.6.1).
-        last = (
-            local_end.date()
-            if local_end.time() == dt.time(0)
-            else local_end.date() + dt.timedelta(days=1)
-        )
+        first, after_last = all_day_dates(event)
         component.add("dtstart", first)
-        component.add("dtend", max(last, first + dt.timedelta(days=1)))
+        component.add("dtend", after_last)
         return
     if uses_zone(event) is not None:
         tz = ZoneInfo(event.timezone)
