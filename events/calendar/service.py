@@ -29,7 +29,7 @@ from events.registration.models import Registration, RegistrationStatus
 WINDOW = dt.timedelta(days=90)
 PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
 # Bump when the serialised form changes, so every ETag changes with it.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 @dataclass(frozen=True)

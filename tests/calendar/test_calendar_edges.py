@@ -1,0 +1,134 @@
+"""Calendar data at the edges (issue 13): cancelled events read as cancelled everywhere, no
+management link in any calendar data."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import httpx
+import icalendar
+import vobject  # type: ignore[import-untyped]
+
+from events.catalog.models import Event
+from events.clock import FrozenClock
+from events.config import Settings
+from events.db import Database, unit_of_work
+from events.lifecycle import cancel_event
+from events.registration.tokens import LinkSet
+from tests.calendar.helpers import both_parsers_agree
+from tests.factories import TEST_SIGNER, Factory, register
+from tests.mail.conftest import SmtpServer, smtp  # noqa: F401 (the fixture)
+from tests.mail.helpers import mail_worker
+from tests.registration.helpers import latest_token
+
+
+def _unfolded(body: bytes) -> str:
+    return body.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").decode()
+
+
+def _read_both(body: bytes) -> dict[str, dict[str, str]]:
+    """SUMMARY, STATUS and TRANSP of every VEVENT by UID, read by icalendar and by vobject,
+    after checking the two agree."""
+    first = {
+        str(event["UID"]): {
+            "summary": str(event["SUMMARY"]),
+            "status": str(event["STATUS"]),
+            "transp": str(event["TRANSP"]),
+        }
+        for event in icalendar.Calendar.from_ical(body).walk("VEVENT")
+    }
+    parsed = vobject.readOne(body.decode())
+    second = {
+        str(event.uid.value): {
+            "summary": event.summary.value,
+            "status": event.status.value,
+            "transp": event.transp.value,
+        }
+        for event in parsed.vevent_list
+    }
+    assert first == second
+    return first
+
+
+async def _cancel(make: Factory, event: Event) -> None:
+    async with unit_of_work(make.database.writer) as session:
+        await cancel_event(session, make.clock, await session.merge(event))
+
+
+CANCELLED = {"status": "CANCELLED", "transp": "TRANSPARENT"}
+
+
+async def test_cancelled_event_reads_as_cancelled_in_feeds_and_downloads(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    topic = await make.topic("Pay")
+    called_off = await make.event("Pay briefing", topics=(topic,))
+    going_ahead = await make.event("Workload webinar", topics=(topic,))
+    await register(make, called_off, "jo@example.org")
+    await register(make, going_ahead, "jo@example.org")
+    token = LinkSet.from_manage(
+        TEST_SIGNER, await latest_token(make.database, "jo@example.org")
+    ).calendar
+    await _cancel(make, called_off)
+
+    for path in (
+        "/calendar.ics",
+        f"/topics/{topic.slug}/calendar.ics",
+        f"/c/{token}.ics",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        found = _read_both(response.content)
+        assert found[called_off.uid] == {"summary": "Cancelled: Pay briefing", **CANCELLED}
+        assert found[going_ahead.uid] == {
+            "summary": "Workload webinar",
+            "status": "CONFIRMED",
+            "transp": "OPAQUE",
+        }
+    download = await client.get(f"/events/{called_off.slug}.ics")
+    assert _read_both(download.content) == {
+        called_off.uid: {"summary": "Cancelled: Pay briefing", **CANCELLED}
+    }
+
+
+async def test_no_management_link_in_the_invite_the_private_feed_or_downloads(
+    make: Factory,
+    client: httpx.AsyncClient,
+    database: Database,
+    clock: FrozenClock,
+    settings: Settings,
+    smtp: SmtpServer,  # noqa: F811
+) -> None:
+    """The link that can cancel a place is in the email body only, never in calendar data
+    (invites get forwarded, feeds shared): checked in every property, unfolded."""
+    event = await make.event("Pay briefing")
+    await register(make, event, "jo@example.org")
+    manage = await latest_token(make.database, "jo@example.org")
+    token = LinkSet.from_manage(TEST_SIGNER, manage).calendar
+
+    await mail_worker(database, clock, settings, smtp.url).drain()
+    [message] = [r.message for r in smtp.recorder.received]
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None and f"/r/{manage}" in body.get_content()
+    calendars = [
+        part.get_payload(decode=True)
+        for part in message.walk()
+        if part.get_content_type() == "text/calendar" or part.get_filename() == "invite.ics"
+    ]
+    assert len(calendars) == 2
+    feed = await client.get(f"/c/{token}.ics")
+    download = await client.get(f"/events/{event.slug}.ics")
+    listing = await client.get("/calendar.ics")
+    for ics in [*calendars, feed.content, download.content, listing.content]:
+        assert isinstance(ics, bytes)
+        assert event.uid in both_parsers_agree(ics)
+        text = _unfolded(ics)
+        assert manage not in text and "/r/" not in text
+        for vevent in icalendar.Calendar.from_ical(ics).walk("VEVENT"):
+            for name, value in vevent.property_items():
+                assert "/r/" not in str(value), name
+    # What the calendar data does link: the public page, and the personal joining link in
+    # the person's own copies.
+    assert f"http://testserver/events/{event.slug}" in _unfolded(feed.content)
+    assert f"/c/{token}/{event.id}/join" in _unfolded(feed.content)
