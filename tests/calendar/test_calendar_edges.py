@@ -1,14 +1,19 @@
 """Calendar data at the edges (issue 13): cancelled events read as cancelled everywhere, no
-management link in any calendar data."""
+management link in any calendar data, feeds bounded in time."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
 import httpx
 import icalendar
+import pytest
 import vobject  # type: ignore[import-untyped]
+from starlette.applications import Starlette
 
+from events.app import create_app
 from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.config import Settings
@@ -132,3 +137,45 @@ async def test_no_management_link_in_the_invite_the_private_feed_or_downloads(
     # the person's own copies.
     assert f"http://testserver/events/{event.slug}" in _unfolded(feed.content)
     assert f"/c/{token}/{event.id}/join" in _unfolded(feed.content)
+
+
+@pytest.fixture
+async def short_window_client(
+    settings: Settings, clock: FrozenClock, database: Database
+) -> AsyncIterator[httpx.AsyncClient]:
+    app: Starlette = create_app(
+        settings.model_copy(update={"feed_past_days": 30}), clock=clock, database=database
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def test_feeds_drop_events_older_than_the_configured_window(
+    client: httpx.AsyncClient, short_window_client: httpx.AsyncClient, make: Factory
+) -> None:
+    assert Settings(env="test").feed_past_days == 365
+    # Places are taken while every event is ahead, then time moves on.
+    later = make.clock.now() + dt.timedelta(days=800)
+    future = await make.event("Future", starts_at=later + dt.timedelta(days=7))
+    last_month = await make.event("Last month", starts_at=later - dt.timedelta(days=20))
+    last_spring = await make.event("Last spring", starts_at=later - dt.timedelta(days=200))
+    two_years = await make.event("Two years ago", starts_at=later - dt.timedelta(days=730))
+    for event in (future, last_month, last_spring, two_years):
+        await register(make, event, "jo@example.org")
+    token = LinkSet.from_manage(
+        TEST_SIGNER, await latest_token(make.database, "jo@example.org")
+    ).calendar
+    make.clock.set(later)
+
+    for path in ("/calendar.ics", f"/c/{token}.ics"):
+        default = await client.get(path)
+        assert set(both_parsers_agree(default.content)) == {
+            future.uid,
+            last_month.uid,
+            last_spring.uid,
+        }, path
+        short = await short_window_client.get(path)
+        assert set(both_parsers_agree(short.content)) == {future.uid, last_month.uid}, path
+    # An event page and its download stay, however old.
+    assert (await client.get(f"/events/{two_years.slug}.ics")).status_code == 200
