@@ -1,5 +1,5 @@
 """Calendar data at the edges (issue 13): cancelled events read as cancelled everywhere, no
-management link in any calendar data, feeds bounded in time."""
+management link in any calendar data, feeds bounded in time, one ETag per representation."""
 
 from __future__ import annotations
 
@@ -179,3 +179,30 @@ async def test_feeds_drop_events_older_than_the_configured_window(
         assert set(both_parsers_agree(short.content)) == {future.uid, last_month.uid}, path
     # An event page and its download stay, however old.
     assert (await client.get(f"/events/{two_years.slug}.ics")).status_code == 200
+
+
+async def test_gzip_and_identity_representations_never_share_an_etag(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    await make.event()
+    plain = await client.get("/calendar.ics", headers={"accept-encoding": "identity"})
+    zipped = await client.get("/calendar.ics", headers={"accept-encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    plain_tag, zipped_tag = plain.headers["etag"], zipped.headers["etag"]
+    assert plain_tag != zipped_tag
+    assert not plain_tag.startswith("W/") and not zipped_tag.startswith("W/")
+    # A validator revalidates only its own representation.
+    for encoding, tag, other in (
+        ("identity", plain_tag, zipped_tag),
+        ("gzip", zipped_tag, plain_tag),
+    ):
+        same = await client.get(
+            "/calendar.ics", headers={"accept-encoding": encoding, "if-none-match": tag}
+        )
+        assert same.status_code == 304 and same.headers["etag"] == tag
+        assert same.headers["vary"] == "Accept-Encoding"
+        crossed = await client.get(
+            "/calendar.ics", headers={"accept-encoding": encoding, "if-none-match": other}
+        )
+        assert crossed.status_code == 200 and crossed.headers["etag"] == tag
+    assert zipped.content == plain.content  # httpx decoded the gzip
