@@ -17,6 +17,7 @@ import events.models  # noqa: F401  (every room's tables, so foreign keys betwee
 from events.alerts.routes import routes as alerts_routes
 from events.api.routes import routes as api_routes
 from events.calendar.cache import CalendarCache, KeptFeeds
+from events.calendar.links import add_links as calendar_links
 from events.calendar.routes import routes as calendar_routes
 from events.catalog.presentation import availability_text, registration_state
 from events.catalog.routes import routes as catalog_routes
@@ -92,6 +93,7 @@ def create_app(
             "static": lambda path: url("static", path=path),
             "settings": settings,
             "availability_text": availability_text,
+            "calendar_links": calendar_links,
             "registration_state": registration_state,
             "nav": "",
         }

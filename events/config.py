@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Organiser dashboard: a request for a BSL interpreter or live captions made less than
     # this many days before the event is flagged, as it may be too late to book.
     access_booking_lead_days: Annotated[int, Field(ge=0, le=365)] = 14
+    # Feeds (public and private) keep an event this many days after it ends, then drop it,
+    # so a feed does not grow for ever.
+    feed_past_days: Annotated[int, Field(ge=0, le=3650)] = 365
     # Organiser sign-in throttling (counters in the database, shared by every process).
     # Failures are counted per account and per client address within a window; past the
     # free attempts each further failure doubles a delay (starting at the backoff), and at

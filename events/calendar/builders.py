@@ -271,18 +271,25 @@ def _local_date(moment: dt.datetime, zone: str) -> dt.date:
     return moment.astimezone(ZoneInfo(zone)).date()
 
 
+def all_day_dates(event: EventView) -> tuple[dt.date, dt.date]:
+    """An all-day event's first day and the day after its last one, in its own zone: the
+    end is exclusive, as DTEND of a VALUE=DATE event (RFC 5545 3.6.1) and Google's and
+    Outlook's add-to-calendar links take it. At least one day."""
+    first = _local_date(event.starts_at, event.timezone)
+    local_end = event.ends_at.astimezone(ZoneInfo(event.timezone))
+    last = (
+        local_end.date()
+        if local_end.time() == dt.time(0)
+        else local_end.date() + dt.timedelta(days=1)
+    )
+    return first, max(last, first + dt.timedelta(days=1))
+
+
 def _add_times(component: VEvent, event: EventView) -> None:
     if event.all_day:
-        first = _local_date(event.starts_at, event.timezone)
-        local_end = event.ends_at.astimezone(ZoneInfo(event.timezone))
-        # DTEND of a VALUE=DATE event is the day after the last day (RFC 5545 3.6.1).
-        last = (
-            local_end.date()
-            if local_end.time() == dt.time(0)
-            else local_end.date() + dt.timedelta(days=1)
-        )
+        first, after_last = all_day_dates(event)
         component.add("dtstart", first)
-        component.add("dtend", max(last, first + dt.timedelta(days=1)))
+        component.add("dtend", after_last)
         return
     if uses_zone(event) is not None:
         tz = ZoneInfo(event.timezone)
@@ -331,20 +338,30 @@ def _vevent(
     stamp: dt.datetime,
     sequence: int,
     joining_url: str | None,
-    manage_url: str | None,
     cancelled: bool,
+    mark_cancelled: bool = False,
 ) -> VEvent:
+    """The VEVENT both forms share. No management link ever goes in (a calendar is shared,
+    forwarded and synced to other devices; the link that can cancel a place stays in the
+    email body and the person's pages): only the public page and, for the registrant's own
+    copies, the personal joining link.
+
+    ``mark_cancelled`` (downloads and feeds): a cancelled event also says so in its title
+    and stops showing as busy, since Outlook subscriptions ignore ``STATUS`` (an iTIP
+    ``CANCEL`` removes the entry instead, and clients title it themselves)."""
     component = VEvent()
     component.add("uid", event.uid)
     component.add("dtstamp", stamp.astimezone(_UTC))
     component.add("sequence", sequence)
     _add_times(component, event)
-    component.add("summary", clean_text(event.title))
+    shown_cancelled = cancelled and mark_cancelled
+    title = clean_text(event.title)
+    component.add("summary", f"Cancelled: {title}" if shown_cancelled else title)
     lines = [clean_text(text) for text in (event.summary, event.description) if text.strip()]
+    if shown_cancelled:
+        lines.insert(0, "This event has been cancelled.")
     if joining_url:
         lines.insert(0, f"Join online (your personal link): {joining_url}")
-    if manage_url:
-        lines.append(f"Manage or cancel your place: {manage_url}")
     lines.append(f"Details: {page_url}")
     component.add("description", "\n\n".join(lines))
     location = _location(event)
@@ -355,7 +372,8 @@ def _vevent(
     component.add("url", page_url)
     component.add("last-modified", event.updated_at.astimezone(_UTC))
     component.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    component.add("transp", "TRANSPARENT" if event.all_day else "OPAQUE")
+    busy = not event.all_day and not shown_cancelled
+    component.add("transp", "OPAQUE" if busy else "TRANSPARENT")
     return component
 
 
@@ -364,19 +382,19 @@ def vevent(
     *,
     page_url: str,
     joining_url: str | None = None,
-    manage_url: str | None = None,
 ) -> bytes:
     """One event as a VEVENT for a download or a feed. DTSTAMP is the event's last change,
     so the bytes depend only on the event (and can be kept until it changes). Public unless
-    a personal ``joining_url`` is passed (private feed only)."""
+    a personal ``joining_url`` is passed (private feed only). A cancelled event keeps
+    ``STATUS:CANCELLED``, is titled "Cancelled: ..." and is free time."""
     component = _vevent(
         event,
         page_url=page_url,
         stamp=event.updated_at,
         sequence=event.ical_sequence,
         joining_url=joining_url,
-        manage_url=manage_url,
         cancelled=event.cancelled,
+        mark_cancelled=True,
     )
     return bytes(component.to_ical())
 
@@ -451,14 +469,14 @@ def invite(
     stamp: dt.datetime,
     page_url: str,
     joining_url: str | None,
-    manage_url: str,
     sequence: int | None = None,
 ) -> bytes:
     """An iTIP object for one registrant (RFC 5546): ``REQUEST`` for a confirmed place (or
     its update: same UID, the event's higher SEQUENCE), ``CANCEL`` when the event or the
     place is cancelled. ``sequence`` defaults to the event's; a cancelled place of an event
     that goes on passes ``event.ical_sequence + 1``. ``joining_url`` is the registrant's
-    personal link, never the platform's."""
+    personal link, never the platform's; the management link is never put in (it belongs
+    in the email body)."""
     cancelled = method == "CANCEL"
     component = _vevent(
         event,
@@ -466,7 +484,6 @@ def invite(
         stamp=stamp,
         sequence=event.ical_sequence if sequence is None else sequence,
         joining_url=None if cancelled else joining_url,
-        manage_url=None if cancelled else manage_url,
         cancelled=cancelled,
     )
     organizer = vCalAddress(f"mailto:{event.organiser_email or 'events@localhost'}")

@@ -4,8 +4,9 @@ fast path that answers a kept feed before routing.
 - Each event's serialised VEVENT, keyed by (id, updated_at, ical_sequence): any change to
   the event changes its key, so a kept VEVENT is never stale, and an unchanged event is
   never serialised twice.
-- Each feed's bytes (plain and gzipped) with the ETag they were built for, until the feed's
-  ETag inputs change.
+- Each feed's bytes (plain and gzipped, each with its own strong ETag: the gzipped one's is
+  the plain one's with ``-gzip``) with the ETag they were built for, until the feed's ETag
+  inputs change.
 - Each feed's ETag inputs (one aggregate query) for at most the page cache's time to live.
   While they are fresh, ``KeptFeeds`` answers a feed hit or a ``304`` for that path from
   headers encoded once, before routing, view or session code runs. A change committed in
@@ -25,7 +26,7 @@ import gzip
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote
@@ -137,60 +138,73 @@ class Answer:
     body: bytes
 
 
+def gzip_etag(etag: str) -> str:
+    """The gzip representation's own strong ETag: RFC 9110 8.8.3 makes a strong validator
+    unique to one representation, and a cache holding both under one tag could hand a
+    client that cannot read gzip the gzipped bytes after a 304."""
+    return etag[:-1] + '-gzip"' if etag.endswith('"') else etag + "-gzip"
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One encoding of a feed: its ETag, and its 200 and 304 headers encoded once."""
+
+    etag: bytes
+    headers: Headers
+    not_modified_headers: Headers
+
+
 @dataclass(frozen=True)
 class Feed:
-    """A feed's bytes and its three answers' headers, encoded once when it is built."""
+    """A feed's bytes and its answers' headers, encoded once when it is built. The plain
+    and the gzipped bytes are two representations, each with its own ETag."""
 
     etag: str
     last_modified: dt.datetime
     body: bytes
     # The same bytes gzipped (calendar clients ask for gzip; a 10,000-event feed is ~7 MB).
     gzipped: bytes
-    etag_header: bytes = b""
     last_modified_header: bytes = b""
-    plain_headers: Headers = field(default_factory=list)
-    gzip_headers: Headers = field(default_factory=list)
-    not_modified_headers: Headers = field(default_factory=list)
+    plain: Representation = Representation(b"", [], [])
+    zipped: Representation = Representation(b"", [], [])
 
     @classmethod
     def of(cls, etag: str, last_modified: dt.datetime, body: bytes, gzipped: bytes) -> Feed:
-        etag_header = etag.encode("latin-1")
         last_modified_header = http_date(last_modified).encode("latin-1")
-        validators: Headers = [
-            (b"etag", etag_header),
-            (b"last-modified", last_modified_header),
-            (b"cache-control", PUBLIC_CACHE),
-            (b"vary", b"Accept-Encoding"),
-        ]
-        plain = [
-            (b"content-type", ICS),
-            (b"content-length", str(len(body)).encode()),
-            *validators,
-        ]
-        zipped = [
-            (b"content-type", ICS),
-            (b"content-length", str(len(gzipped)).encode()),
-            (b"content-encoding", b"gzip"),
-            *validators,
-        ]
+
+        def representation(tag: str, content: bytes, coding: Headers) -> Representation:
+            validators: Headers = [
+                (b"etag", tag.encode("latin-1")),
+                (b"last-modified", last_modified_header),
+                (b"cache-control", PUBLIC_CACHE),
+                (b"vary", b"Accept-Encoding"),
+            ]
+            full = [
+                (b"content-type", ICS),
+                (b"content-length", str(len(content)).encode()),
+                *coding,
+                *validators,
+            ]
+            return Representation(tag.encode("latin-1"), full, validators)
+
         return cls(
             etag,
             last_modified,
             body,
             gzipped,
-            etag_header,
             last_modified_header,
-            plain,
-            zipped,
-            validators,
+            representation(etag, body, []),
+            representation(gzip_etag(etag), gzipped, [(b"content-encoding", b"gzip")]),
         )
 
     def answer(self, conditions: Conditions) -> Answer:
-        if conditions.not_modified(self.etag_header, self.last_modified_header, self.last_modified):
-            return Answer(304, self.not_modified_headers, b"")
-        if conditions.gzip():
-            return Answer(200, self.gzip_headers, self.gzipped)
-        return Answer(200, self.plain_headers, self.body)
+        """Negotiate the encoding first, then validate against that representation's own
+        ETag: a tag of the other one does not match."""
+        zipped = conditions.gzip()
+        chosen = self.zipped if zipped else self.plain
+        if conditions.not_modified(chosen.etag, self.last_modified_header, self.last_modified):
+            return Answer(304, chosen.not_modified_headers, b"")
+        return Answer(200, chosen.headers, self.gzipped if zipped else self.body)
 
 
 @dataclass(frozen=True)

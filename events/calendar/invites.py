@@ -72,7 +72,6 @@ def registration_invite(
         stamp=outgoing.created_at,
         page_url=found.event_url,
         joining_url=found.join_url,
-        manage_url=found.manage_url or found.event_url,
         sequence=sequence,
     )
     return CalendarPart(method=method, ics=ics)

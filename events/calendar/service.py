@@ -1,7 +1,9 @@
 """Which events a calendar holds, and what its ETag and Last-Modified are made of.
 
-A public feed holds the public events (published or cancelled, never drafts) that ended in
-the last 90 days or have not ended yet; cancelled ones stay so that subscribers see them go.
+A public feed holds the public events (published or cancelled, never drafts) that have not
+ended yet or ended within the feed's window (``Settings.feed_past_days``, a year by default),
+so a feed does not grow for ever; cancelled ones stay so that subscribers see them go. An
+event that leaves the window leaves subscribed calendars too (clients mirror the feed).
 Its freshness is one aggregate query (count, latest ``updated_at``, sum of ids and of
 sequences), cheap enough to answer a conditional request without loading any event.
 
@@ -26,10 +28,9 @@ from events.registration import service as registration_service
 from events.registration.errors import RegistrationNotFound
 from events.registration.models import Registration, RegistrationStatus
 
-WINDOW = dt.timedelta(days=90)
 PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
 # Bump when the serialised form changes, so every ETag changes with it.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,10 @@ class EventKey:
     ical_sequence: int
 
 
-def _conditions(selection: Selection, now: dt.datetime) -> list[ColumnElement[bool]]:
-    conditions = [Event.status.in_(PUBLIC_STATUSES), Event.ends_at >= now - WINDOW]
+def _conditions(
+    selection: Selection, now: dt.datetime, window: dt.timedelta
+) -> list[ColumnElement[bool]]:
+    conditions = [Event.status.in_(PUBLIC_STATUSES), Event.ends_at >= now - window]
     if selection.condition is not None:
         conditions.append(selection.condition)
     return conditions
@@ -94,13 +97,15 @@ async def campaign_selection(session: AsyncSession, slug: str) -> Selection:
     return Selection(f"campaign:{campaign.id}", campaign.title, Event.campaign_id == campaign.id)
 
 
-async def feed_stamp(session: AsyncSession, selection: Selection, now: dt.datetime) -> FeedStamp:
+async def feed_stamp(
+    session: AsyncSession, selection: Selection, now: dt.datetime, *, window: dt.timedelta
+) -> FeedStamp:
     query = select(
         func.count(Event.id),
         func.max(Event.updated_at),
         func.coalesce(func.sum(Event.id), 0),
         func.coalesce(func.sum(Event.ical_sequence), 0),
-    ).where(*_conditions(selection, now))
+    ).where(*_conditions(selection, now, window))
     count, last, id_sum, sequence_sum = (await session.execute(query)).one()
     if isinstance(last, str):  # SQLite returns an aggregate of a DateTime column as text
         last = dt.datetime.fromisoformat(last)
@@ -110,12 +115,12 @@ async def feed_stamp(session: AsyncSession, selection: Selection, now: dt.dateti
 
 
 async def feed_keys(
-    session: AsyncSession, selection: Selection, now: dt.datetime
+    session: AsyncSession, selection: Selection, now: dt.datetime, *, window: dt.timedelta
 ) -> list[EventKey]:
     """The feed's events in order, as keys only (the serialised VEVENTs are kept by key)."""
     query = (
         select(Event.id, Event.updated_at, Event.ical_sequence)
-        .where(*_conditions(selection, now))
+        .where(*_conditions(selection, now, window))
         .order_by(Event.starts_at, Event.id)
     )
     return [EventKey(*row) for row in (await session.execute(query)).all()]
@@ -143,7 +148,12 @@ class PrivatePlace:
 
 
 async def private_places(
-    session: AsyncSession, *, token: str, signer: Signer, now: dt.datetime
+    session: AsyncSession,
+    *,
+    token: str,
+    signer: Signer,
+    now: dt.datetime,
+    window: dt.timedelta,
 ) -> tuple[Registration, list[PrivatePlace]]:
     """The confirmed places held under the email behind a private feed link, with their
     events (public ones, in the feed window). A wrong token is ``RegistrationNotFound``
@@ -158,7 +168,7 @@ async def private_places(
             Registration.email == holder.email,
             Registration.status == RegistrationStatus.confirmed,
             Event.status.in_(PUBLIC_STATUSES),
-            Event.ends_at >= now - WINDOW,
+            Event.ends_at >= now - window,
         )
         .order_by(Event.starts_at, Event.id)
     )

@@ -63,6 +63,11 @@ def _answer_download(
     return Response(body, media_type=ICS, headers=headers)
 
 
+def feed_window(request: Request) -> dt.timedelta:
+    """How long after its end an event stays in feeds (``EVENTS_FEED_PAST_DAYS``)."""
+    return dt.timedelta(days=app_context(request).settings.feed_past_days)
+
+
 def _page_url_prefix(request: Request) -> str:
     """The event page's absolute URL with the slug left off (routes are looked up once)."""
     base = app_context(request).settings.base_url.rstrip("/")
@@ -79,13 +84,14 @@ async def _feed(
     context = app_context(request)
     cache = calendar_cache(request)
     now = context.clock.now()
+    window = feed_window(request)
     generation = cache.generation()
 
     async def stamp() -> Stamp:
         taken = time.monotonic()
         async with unit_of_work(request) as session:
             selection = await choose(session)
-            found = await service.feed_stamp(session, selection, now)
+            found = await service.feed_stamp(session, selection, now, window=window)
         return Stamp(found.etag(f"{key}|{selection.name}"), found, selection.name, taken)
 
     stamped = await cache.stamps.get_or_build(f"{generation}|{key}", stamp)
@@ -104,7 +110,7 @@ async def _feed(
             prefix = _page_url_prefix(request)
             async with unit_of_work(request) as session:
                 selection = await choose(session)
-                keys = await service.feed_keys(session, selection, now)
+                keys = await service.feed_keys(session, selection, now, window=window)
                 held = {k: part for k in keys if (part := cache.vevent(k)) is not None}
                 absent = [k.id for k in keys if k not in held]
                 rows = await service.events_by_id(session, absent)
@@ -194,7 +200,7 @@ async def private_feed(request: Request) -> Response:
     now = context.clock.now()
     async with unit_of_work(request) as session:
         _, places = await service.private_places(
-            session, token=token, signer=context.signer, now=now
+            session, token=token, signer=context.signer, now=now, window=feed_window(request)
         )
         views = [(builders.EventView.from_event(p.event), p.event.id) for p in places]
     base = context.settings.base_url.rstrip("/")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+import vobject  # type: ignore[import-untyped]
 
 from events.calendar import builders
 from events.calendar.builders import Attendee, EventView
@@ -170,8 +171,6 @@ def test_hostile_titles_stay_one_property_in_both_parsers(title: str) -> None:
     cleaned = title.replace("\r\n", "\n").replace("\r", "\n")
     parsed = icalendar.Calendar.from_ical(body).walk("VEVENT")[0]
     assert str(parsed["SUMMARY"]) == cleaned
-    import vobject  # type: ignore[import-untyped]
-
     assert vobject.readOne(body.decode()).vevent.summary.value == cleaned
 
 
@@ -196,6 +195,27 @@ def test_cancelled_event_is_status_cancelled_in_feed() -> None:
     assert "SEQUENCE:3" in lines
 
 
+def test_cancelled_event_says_so_in_its_title_and_is_not_busy() -> None:
+    """Outlook subscriptions ignore STATUS: the title and TRANSP carry the cancellation."""
+    for all_day in (False, True):
+        event = make_event(cancelled=True, all_day=all_day)
+        body = builders.download(event, page_url=PAGE)
+        [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+        assert str(vevent["SUMMARY"]) == "Cancelled: Workload webinar"
+        assert str(vevent["STATUS"]) == "CANCELLED"
+        assert str(vevent["TRANSP"]) == "TRANSPARENT"
+        assert str(vevent["DESCRIPTION"]).startswith("This event has been cancelled.")
+        instants_by_vobject(body)
+        [second] = vobject.readOne(body.decode()).vevent_list
+        assert second.summary.value == "Cancelled: Workload webinar"
+        assert second.transp.value == "TRANSPARENT"
+        assert second.status.value == "CANCELLED"
+    going_ahead = icalendar.Calendar.from_ical(builders.download(make_event(), page_url=PAGE))
+    [vevent] = going_ahead.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Workload webinar"
+    assert str(vevent["TRANSP"]) == "OPAQUE" and str(vevent["STATUS"]) == "CONFIRMED"
+
+
 def _invite(event: EventView, method: builders.Method, **kwargs: object) -> icalendar.Calendar:
     body = builders.invite(
         event,
@@ -204,7 +224,6 @@ def _invite(event: EventView, method: builders.Method, **kwargs: object) -> ical
         stamp=kwargs.pop("stamp", STAMP),  # type: ignore[arg-type]
         page_url=PAGE,
         joining_url="https://events.example.org/j/personal-token",
-        manage_url="https://events.example.org/r/manage-token",
         **kwargs,  # type: ignore[arg-type]
     )
     both_parsers_agree(body)
@@ -221,7 +240,8 @@ def test_request_invite_has_organizer_accepted_attendee_and_personal_link() -> N
     assert attendee.params["PARTSTAT"] == "ACCEPTED"
     assert attendee.params["RSVP"] == "FALSE"
     assert "/j/personal-token" in str(vevent["DESCRIPTION"])
-    assert "/r/manage-token" in str(vevent["DESCRIPTION"])
+    # The management link (it can cancel the place) stays in the email, out of calendars.
+    assert "/r/" not in calendar.to_ical().decode()
     assert "meet.example" not in calendar.to_ical().decode()
 
 
@@ -244,6 +264,8 @@ def test_cancel_invite_has_status_cancelled_and_no_joining_link() -> None:
     assert str(calendar["METHOD"]) == "CANCEL"
     vevent = calendar.walk("VEVENT")[0]
     assert str(vevent["STATUS"]) == "CANCELLED"
+    # Clients title a CANCEL themselves ("Canceled: ..."): the invite keeps the plain title.
+    assert str(vevent["SUMMARY"]) == "Workload webinar"
     assert vevent.decoded("SEQUENCE") == 3
     assert "/j/" not in calendar.to_ical().decode()
 
