@@ -8,6 +8,9 @@ or erased is not sent; a reminder also needs the place still confirmed, the even
 published, at the start it was queued for, and not yet started. A cancelled event's notice
 goes whatever happened to the registration. A place's own emails always go (an erasure's
 cancellation included: it removes the calendar entry).
+
+A message's ``sequence`` (its invite's SEQUENCE) was given when it was queued
+(``service.invite_sequence``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class PlaceMessage(Message):
     manage_token: str | None = None
     join_token: str | None = None
     calendar_token: str | None = None
+    # The SEQUENCE of its calendar invite, given when queued: above every invite queued to
+    # this address about this event before. None on rows queued before it was kept (and on
+    # messages that carry no invite): the invite falls back to the event's own.
+    sequence: int | None = None
 
 
 class Confirmed(PlaceMessage):
@@ -97,13 +104,11 @@ class EventUpdated(PlaceMessage):
     kind: Literal[MessageKind.event_updated] = MessageKind.event_updated
     subject_template: ClassVar[str] = "Changed: {title}"
     changed: list[str] = []
-    sequence: int | None = None
 
 
 class EventCancelled(PlaceMessage):
     kind: Literal[MessageKind.event_cancelled] = MessageKind.event_cancelled
     subject_template: ClassVar[str] = "Cancelled: {title}"
-    sequence: int | None = None
 
 
 class Broadcast(PlaceMessage):
