@@ -1,10 +1,12 @@
-"""Invites calendar apps will not ignore (issue 13, item 1), through real flows: the
+"""Invites calendar apps will not ignore (issue 13, items 1 and 2), through real flows: the
 services queue, the worker sends over real SMTP (aiosmtpd), and every invite received is
 read back with two parsers (icalendar and vobject).
 
 1. Every invite to one person about one event carries a SEQUENCE above every one they were
    sent before: cancel, then register again (or be promoted, or be given a place by an
    organiser), and the new REQUEST outranks the CANCEL, under the same UID.
+2. A "you have a place" email queued before the event or the place was cancelled is skipped
+   at send time, with the reason on its row; it never goes out after the cancellation.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.config import Settings
 from events.db import Database, unit_of_work
+from events.lifecycle import cancel_event
+from events.mail.models import OutboxStatus
 from events.mail.worker import Worker
 from events.registration import notices
 from events.registration import service as registration_service
 from tests.factories import TEST_SIGNER, Factory, register, registration_input
 from tests.mail.conftest import SmtpServer
 from tests.mail.helpers import calendar_part, mail_worker, to
-from tests.registration.helpers import latest_token, registrations
+from tests.registration.helpers import latest_token, outbox, registrations
 
 
 @dataclass(frozen=True)
@@ -205,4 +209,100 @@ async def test_an_organisers_place_after_cancelling_outranks_the_cancel(
     assert [m["Subject"] for m in to(smtp.recorder.messages(), "sam@example.org")][-2:] == [
         f"You are on the waiting list: {event.title}",
         f"A place has come up for you: {event.title}",
+    ]
+
+
+async def _skipped(database: Database, kind: str) -> list[str]:
+    return [r.last_error for r in await outbox(database, kind) if r.status == OutboxStatus.skipped]
+
+
+async def test_a_confirmation_queued_before_the_event_was_cancelled_is_not_sent(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    event = await make.event(capacity=1, waiting_list_enabled=True)
+    await register(make, event, "sam@example.org")
+    await register(make, event, "alex@example.org")  # waiting
+    async with unit_of_work(database.writer) as session:
+        row = await session.get(Event, event.id)
+        assert row is not None
+        await cancel_event(session, clock, row)
+
+    await mail_worker(database, clock, settings, smtp.url).drain()
+
+    [sam] = to(smtp.recorder.messages(), "sam@example.org")
+    assert sam["Subject"] == f"Cancelled: {event.title}"
+    [invite] = invites_to(smtp, "sam@example.org")
+    assert invite.method == "CANCEL"
+    [alex] = to(smtp.recorder.messages(), "alex@example.org")
+    assert alex["Subject"] == f"Cancelled: {event.title}"
+    assert await _skipped(database, "confirmed") == ["superseded: the event was cancelled"]
+    assert await _skipped(database, "waitlisted") == ["superseded: the event was cancelled"]
+
+
+async def test_a_confirmation_queued_before_the_person_cancelled_is_not_sent(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    """Register, cancel and register again before the worker runs: the first confirmation is
+    stale; the CANCEL and the new REQUEST go, in that order, with rising sequences."""
+    event = await make.event()
+    await _cancel(database, clock, await _book(make, event, "sam@example.org"))
+    await register(make, event, "sam@example.org")
+
+    await mail_worker(database, clock, settings, smtp.url).drain()
+
+    subjects = [m["Subject"] for m in to(smtp.recorder.messages(), "sam@example.org")]
+    assert subjects == [
+        f"Your place has been cancelled: {event.title}",
+        f"Your place is confirmed: {event.title}",
+    ]
+    sam = invites_to(smtp, "sam@example.org")
+    assert [(i.method, i.sequence) for i in sam] == [("CANCEL", 1), ("REQUEST", 2)]
+    assert await _skipped(database, "confirmed") == ["superseded: the registration was cancelled"]
+
+
+async def test_a_promotion_queued_before_the_person_cancelled_is_not_sent(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    event = await make.event(capacity=1, waiting_list_enabled=True)
+    mailer = mail_worker(database, clock, settings, smtp.url)
+    sam = await _book(make, event, "sam@example.org")
+    alex = await _book(make, event, "alex@example.org")
+    await _drain(mailer, clock)
+    await _cancel(database, clock, sam)  # Alex promoted ...
+    await _cancel(database, clock, alex)  # ... and cancels before it is sent
+    await _drain(mailer, clock)
+
+    received = to(smtp.recorder.messages(), "alex@example.org")
+    assert [m["Subject"].split(":")[0] for m in received] == [
+        "You are on the waiting list",
+        "Your place has been cancelled",
+    ]
+    assert [i.method for i in invites_to(smtp, "alex@example.org")] == ["CANCEL"]
+    assert await _skipped(database, "promoted") == ["superseded: the registration was cancelled"]
+
+
+async def test_a_confirmation_for_someone_moved_to_the_waiting_list_is_not_sent(
+    database: Database, clock: FrozenClock, settings: Settings, make: Factory, smtp: SmtpServer
+) -> None:
+    event = await make.event(capacity=5, waiting_list_enabled=True)
+    outcome = await register(make, event, "sam@example.org")
+    async with unit_of_work(database.writer) as session:
+        row = await session.get(Event, event.id)
+        assert row is not None
+        await registration_service.move_to_waiting_list(
+            session,
+            clock,
+            event=row,
+            registration_id=outcome.registration.id,
+            actor=SYSTEM,
+            signer=TEST_SIGNER,
+        )
+
+    await mail_worker(database, clock, settings, smtp.url).drain()
+
+    [message] = to(smtp.recorder.messages(), "sam@example.org")
+    assert message["Subject"] == f"You are on the waiting list: {event.title}"
+    assert calendar_part(message) is None
+    assert await _skipped(database, "confirmed") == [
+        "superseded: the registration is waitlisted now"
     ]
