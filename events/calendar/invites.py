@@ -11,6 +11,12 @@ Pure, like ``compose``:
 - waiting-list places, broadcasts and reminders carry none (nothing to put in a calendar, or
   nothing that changed).
 
+SEQUENCE: the one the message was queued with (``payload["sequence"]``), which the
+registration room keeps above every invite queued before to that address about that event
+(a re-registration's REQUEST goes above the CANCEL of the place before it; the UID is the
+event's, so the calendar entry is the same one). Rows queued without one fall back to the
+event's own sequence (one more for a place's CANCEL).
+
 The ORGANIZER is a real address that is not the recipient's (Gmail shows no buttons on an
 invite "from" its own attendee): the event's organiser, else the sender address.
 """
@@ -33,9 +39,9 @@ def organizer_address(event: Event, recipient: str, mail_from: str) -> str:
     return parseaddr(mail_from)[1]
 
 
-def _sequence(outgoing: Outgoing, event: Event) -> int:
+def _sequence(outgoing: Outgoing, fallback: int) -> int:
     value = outgoing.payload.get("sequence")
-    return value if isinstance(value, int) and value >= 0 else event.ical_sequence
+    return value if isinstance(value, int) and value >= 0 else fallback
 
 
 def registration_invite(
@@ -48,14 +54,17 @@ def registration_invite(
     """The ``InviteBuilder`` (registration.messages) the worker uses: wired in events/wiring.py."""
     still_confirmed = registration is None or registration.status == RegistrationStatus.confirmed
     if outgoing.kind in CONFIRMED_KINDS:
-        method, sequence = "REQUEST", None
+        method, sequence = "REQUEST", _sequence(outgoing, event.ical_sequence)
     elif outgoing.kind == "cancelled":
-        method, sequence = "CANCEL", event.ical_sequence + 1
+        method, sequence = "CANCEL", _sequence(outgoing, event.ical_sequence + 1)
     elif outgoing.kind == "event_updated" and holds_place(outgoing) and still_confirmed:
-        method, sequence = "REQUEST", _sequence(outgoing, event)
+        method, sequence = "REQUEST", _sequence(outgoing, event.ical_sequence)
     elif outgoing.kind == "event_cancelled" and holds_place(outgoing):
         # cancel_event raised the sequence; never below the event's own.
-        method, sequence = "CANCEL", max(_sequence(outgoing, event), event.ical_sequence)
+        method, sequence = (
+            "CANCEL",
+            max(_sequence(outgoing, event.ical_sequence), event.ical_sequence),
+        )
     else:
         return None
     found = links(outgoing, event, base_url)

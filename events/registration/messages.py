@@ -3,11 +3,20 @@ cancelled, reminder) and the notices to everyone holding a place at an event (ev
 updated or cancelled, an organiser's broadcast). Their models, and the handler that decides
 at send time whether each still applies and composes it.
 
-Send-time rules (``_skip_reason``): a notice or reminder for a registration since cancelled
-or erased is not sent; a reminder also needs the place still confirmed, the event still
-published, at the start it was queued for, and not yet started. A cancelled event's notice
-goes whatever happened to the registration. A place's own emails always go (an erasure's
-cancellation included: it removes the calendar entry).
+Send-time rules (``_skip_reason``), from the registration and the event as they are now:
+
+- a place's own news (confirmed, promoted, on the waiting list) goes only while it is still
+  true: not once the place was cancelled or erased, the event cancelled, or the place moved
+  on (a confirmation for someone moved back to the waiting list). A "you have a place"
+  REQUEST queued before a cancellation would otherwise reach the person after it;
+- a notice or reminder for a registration since cancelled or erased is not sent; a reminder
+  also needs the place still confirmed, the event still published, at the start it was
+  queued for, and not yet started;
+- a cancelled event's notice goes whatever happened to the registration, and so does a
+  place's cancellation (an erasure's included: it removes the calendar entry).
+
+Each skipped row keeps its reason. A message's ``sequence`` (its invite's SEQUENCE) was given
+when it was queued (``service.invite_sequence``).
 """
 
 from __future__ import annotations
@@ -56,6 +65,10 @@ class PlaceMessage(Message):
     manage_token: str | None = None
     join_token: str | None = None
     calendar_token: str | None = None
+    # The SEQUENCE of its calendar invite, given when queued: above every invite queued to
+    # this address about this event before. None on rows queued before it was kept (and on
+    # messages that carry no invite): the invite falls back to the event's own.
+    sequence: int | None = None
 
 
 class Confirmed(PlaceMessage):
@@ -97,13 +110,11 @@ class EventUpdated(PlaceMessage):
     kind: Literal[MessageKind.event_updated] = MessageKind.event_updated
     subject_template: ClassVar[str] = "Changed: {title}"
     changed: list[str] = []
-    sequence: int | None = None
 
 
 class EventCancelled(PlaceMessage):
     kind: Literal[MessageKind.event_cancelled] = MessageKind.event_cancelled
     subject_template: ClassVar[str] = "Cancelled: {title}"
-    sequence: int | None = None
 
 
 class Broadcast(PlaceMessage):
@@ -120,12 +131,37 @@ PLACE_MESSAGES: dict[RegistrationStatus, type[Confirmed] | type[Waitlisted]] = {
 }
 # Sent to registrants, whatever their status: checked against the registration now.
 _NOTICES = (Reminder, EventUpdated, Broadcast)
+# A place's own news, and the status it announces.
+_PLACE_NEWS: dict[type[PlaceMessage], RegistrationStatus] = {
+    Confirmed: RegistrationStatus.confirmed,
+    Promoted: RegistrationStatus.confirmed,
+    Waitlisted: RegistrationStatus.waitlisted,
+}
+
+
+def _superseded(
+    message: PlaceMessage, event: Event | None, registration: Registration | None
+) -> str | None:
+    """Why a place's own news is no longer true, or None when it still is."""
+    if message.registration_id is None:
+        return None  # nothing to check it against
+    if registration is None or registration.erased_at is not None:
+        return "the registration no longer exists"
+    if registration.status == RegistrationStatus.cancelled:
+        return "superseded: the registration was cancelled"
+    if event is not None and event.status == EventStatus.cancelled:
+        return "superseded: the event was cancelled"
+    if registration.status != _PLACE_NEWS[type(message)]:
+        return f"superseded: the registration is {registration.status.value} now"
+    return None
 
 
 def _skip_reason(
     message: PlaceMessage, event: Event | None, registration: Registration | None, now: dt.datetime
 ) -> str | None:
     """Why this message should not be sent any more, or None to send it."""
+    if type(message) in _PLACE_NEWS:
+        return _superseded(message, event, registration)
     if not isinstance(message, _NOTICES):
         return None
     if registration is None or registration.erased_at is not None:

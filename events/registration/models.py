@@ -3,6 +3,8 @@
 Invariants the database enforces as well as the code:
 - one active (not cancelled) registration per event and normalised email (partial UNIQUE);
 - waiting-list numbers are unique per event and given in arrival order (see service.py);
+- calendar invites to one address about one event carry ever higher SEQUENCE numbers, across
+  its registrations (a cancelled one, then a new one): ``invite_sequence``, see service.py;
 - its secret links (management, joining, private calendar) are stored only as keyed hashes
   (see tokens.py), one row per link sent, so a link in an older email keeps working.
 """
@@ -84,6 +86,10 @@ class Registration(Base):
     # How many times the confirmation was sent again; part of the resend's dedupe key.
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The SEQUENCE of the last calendar invite queued about this registration (None: none
+    # yet). The highest over one address's registrations for an event is that person's
+    # high-water mark: the next invite to them goes above it (``service.invite_sequence``).
+    invite_sequence: Mapped[int | None] = mapped_column(Integer)
     # Set when the retention job removed the access requirements (special category data).
     access_purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Set when the person's data was erased (subject request or retention): only counts remain.

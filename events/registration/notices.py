@@ -22,7 +22,7 @@ from events.kit.signing import Signer
 from events.mail.outbox import enqueue
 from events.registration.messages import Broadcast, EventCancelled, EventUpdated
 from events.registration.models import Registration, RegistrationStatus
-from events.registration.service import mint_links, place_fields
+from events.registration.service import invite_sequence, mint_links, place_fields
 
 Audience = Literal["confirmed", "waitlisted"]
 
@@ -57,7 +57,9 @@ async def notify_event_updated(
 ) -> int:
     """Tell every confirmed registrant that the time, place or joining link changed, with
     the update invite (same UID, the event's new SEQUENCE). Call after raising
-    ``event.ical_sequence``. Returns how many were queued."""
+    ``event.ical_sequence``, with the event's lock held. Each invite's SEQUENCE is the
+    event's, or higher for someone sent more before (``service.invite_sequence``). Returns
+    how many were queued."""
     count = 0
     for registration in await _holders(session, event, RegistrationStatus.confirmed):
         minted = await mint_links(session, clock, registration, signer=signer)
@@ -67,7 +69,7 @@ async def notify_event_updated(
             message=EventUpdated(
                 **place_fields(registration, event, minted, None),
                 changed=list(changed),
-                sequence=event.ical_sequence,
+                sequence=await invite_sequence(session, registration, floor=event.ical_sequence),
             ),
             recipient=registration.email,
             dedupe_key=f"event:{event.id}:updated:{event.ical_sequence}:{registration.id}",
@@ -83,12 +85,17 @@ async def notify_event_cancelled(session: AsyncSession, clock: Clock, *, event: 
     count = 0
     for status in (RegistrationStatus.confirmed, RegistrationStatus.waitlisted):
         for registration in await _holders(session, event, status):
+            # Only a confirmed place's notice carries an invite (the CANCEL).
+            sequence = (
+                await invite_sequence(session, registration, floor=event.ical_sequence)
+                if status == RegistrationStatus.confirmed
+                else event.ical_sequence
+            )
             await enqueue(
                 session,
                 clock,
                 message=EventCancelled(
-                    **place_fields(registration, event, None, None),
-                    sequence=event.ical_sequence,
+                    **place_fields(registration, event, None, None), sequence=sequence
                 ),
                 recipient=registration.email,
                 dedupe_key=f"event:{event.id}:cancelled:{registration.id}",

@@ -7,6 +7,15 @@ Ordering: every change to one event's places or waiting list first takes that ev
 (``capacity.locked_event`` / ``capacity.lock_event``), so waiting-list numbers are handed out
 1, 2, 3 ... in arrival order and promotions take the first in line, whatever the concurrency.
 
+Invite sequences: every calendar invite to one address about one event carries a SEQUENCE
+above any queued to that address before (``invite_sequence``), across its registrations: a
+cancelled place's CANCEL, then a new registration's REQUEST, and calendar apps take the
+REQUEST (they ignore one whose SEQUENCE is below what they have seen for the UID, and the UID
+is the event's). The number is given when the message is queued, under the event's lock, so
+numbers follow the order of the changes themselves: a message delayed by a retry, or sent by
+a second worker meanwhile, can never overtake a newer state in a calendar. A message that no
+longer applies by the time it is sent is skipped by the handler (``messages.py``).
+
 Tokens: each email that carries links gets freshly minted management, joining and calendar
 tokens (the raw values go into the outbox payload only, until the email is sent; the database
 keeps keyed hashes, one row each), and links in older emails keep working.
@@ -213,6 +222,24 @@ def place_fields(
     return fields
 
 
+async def invite_sequence(session: AsyncSession, registration: Registration, *, floor: int) -> int:
+    """The SEQUENCE for the next invite to ``registration``'s address about its event, recorded
+    on the registration: at least ``floor`` (the event's own sequence; one more for a place's
+    CANCEL) and above every invite queued before to that address for that event. Call with
+    the event's lock held (every path that queues an invite does), so two changes cannot
+    take one number."""
+    await session.flush()
+    previous = await session.scalar(
+        select(func.max(Registration.invite_sequence)).where(
+            Registration.event_id == registration.event_id,
+            Registration.email == registration.email,
+        )
+    )
+    sequence = floor if previous is None else max(floor, previous + 1)
+    registration.invite_sequence = sequence
+    return sequence
+
+
 async def mint_links(
     session: AsyncSession, clock: Clock, registration: Registration, *, signer: Signer
 ) -> tokens.LinkSet:
@@ -348,10 +375,17 @@ async def _new_registration(
     session.add(registration)
     await session.flush()
     minted = await mint_links(session, clock, registration, signer=signer)
+    sequence = (
+        await invite_sequence(session, registration, floor=event.ical_sequence)
+        if status == RegistrationStatus.confirmed
+        else None
+    )
     await enqueue(
         session,
         clock,
-        message=PLACE_MESSAGES[status](**place_fields(registration, event, minted, position)),
+        message=PLACE_MESSAGES[status](
+            **place_fields(registration, event, minted, position), sequence=sequence
+        ),
         recipient=registration.email,
         dedupe_key=f"registration:{registration.id}:{status.value}",
         event_id=event.id,
@@ -374,12 +408,18 @@ async def _answer_again(
     existing.resend_count += 1
     existing.updated_at = clock.now()
     minted = await mint_links(session, clock, existing, signer=signer)
+    sequence = (
+        await invite_sequence(session, existing, floor=event.ical_sequence)
+        if existing.status == RegistrationStatus.confirmed
+        else None
+    )
     await enqueue(
         session,
         clock,
         message=PLACE_MESSAGES[existing.status](
             **place_fields(existing, event, minted, await place_in_queue(session, existing)),
             resent=True,
+            sequence=sequence,
         ),
         recipient=existing.email,
         dedupe_key=f"registration:{existing.id}:resend:{existing.resend_count}",
@@ -419,10 +459,11 @@ async def _give_claimed_place(
     registration.status = RegistrationStatus.confirmed
     registration.confirmed_at = registration.updated_at = clock.now()
     minted = await mint_links(session, clock, registration, signer=signer)
+    sequence = await invite_sequence(session, registration, floor=event.ical_sequence)
     await enqueue(
         session,
         clock,
-        message=Promoted(**place_fields(registration, event, minted, None)),
+        message=Promoted(**place_fields(registration, event, minted, None), sequence=sequence),
         recipient=registration.email,
         # The number names this stay on the waiting list: someone moved back to it and
         # promoted again gets a second email.
@@ -536,10 +577,14 @@ async def cancel_locked(
     registration.cancelled_at = registration.updated_at = now
     await session.flush()
     if was_confirmed or not erasing:
+        # One above the event's own: the CANCEL must outrank the REQUEST it answers.
+        sequence = await invite_sequence(session, registration, floor=event.ical_sequence + 1)
         await enqueue(
             session,
             clock,
-            message=Cancelled(**place_fields(registration, event, None, None), erased=erasing),
+            message=Cancelled(
+                **place_fields(registration, event, None, None), erased=erasing, sequence=sequence
+            ),
             recipient=registration.email,
             dedupe_key=f"registration:{registration.id}:cancelled",
             event_id=None if erasing else event.id,
