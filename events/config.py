@@ -20,6 +20,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_FILE = ".events-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH = 32
+# Sender domains no one outside this machine can reply to or check (RFC 2606, RFC 6761,
+# RFC 6762); in production the sender must be a real address.
+LOCAL_MAIL_DOMAINS = ("localhost", "invalid", "local")
 
 
 class ConfigError(Exception):
@@ -56,6 +59,7 @@ class Settings(BaseSettings):
     # Mail: where messages go. ``file:///folder`` writes one .eml per message (the default,
     # ./outbox); ``smtp://user:pass@host:587`` (STARTTLS when offered) or ``smtps://`` (TLS).
     mail_url: str = Field(default_factory=lambda: (Path.cwd() / "outbox").as_uri())
+    # The sender; in production a real address (not @localhost), or the app will not start.
     mail_from: str = "Events <events@localhost>"
     # The outbox worker. In process: None means "yes on SQLite outside tests" (a newcomer's
     # ``events serve`` sends mail); deployments on PostgreSQL run ``events worker`` instead.
@@ -171,6 +175,11 @@ class Settings(BaseSettings):
                     f"EVENTS_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random "
                     "characters in production"
                 )
+            if not routable_domain(parseaddr(self.mail_from)[1].rpartition("@")[2]):
+                raise ValueError(
+                    "EVENTS_MAIL_FROM must be a real sender address in production, e.g. "
+                    f"Union events <events@example.org> (not {self.mail_from!r})"
+                )
         return self
 
     @property
@@ -209,6 +218,15 @@ class Settings(BaseSettings):
         return key
 
 
+def routable_domain(domain: str) -> bool:
+    """Whether mail from ``domain`` can be answered and checked from elsewhere: a name with
+    a dot that is not ``localhost``, ``.invalid`` or ``.local`` (or under them)."""
+    name = domain.strip().rstrip(".").lower()
+    if "." not in name and not name.startswith("["):
+        return False
+    return not any(name == d or name.endswith("." + d) for d in LOCAL_MAIL_DOMAINS)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build Settings from the environment (plus overrides), or raise a one-line ConfigError."""
     try:
@@ -218,4 +236,6 @@ def load_settings(**overrides: object) -> Settings:
         field = ".".join(str(part) for part in first["loc"])
         name = f"EVENTS_{field.upper()}" if field else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
+        if not field and message.startswith("EVENTS_"):
+            raise ConfigError(message) from None  # a rule across settings names its own
         raise ConfigError(f"{name}: {message}") from None

@@ -54,7 +54,49 @@ def test_production_refuses_to_start_without_a_secret(monkeypatch: pytest.Monkey
     with pytest.raises(ConfigError, match="EVENTS_SECRET_KEY"):
         load_settings()
     monkeypatch.setenv("EVENTS_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("EVENTS_MAIL_FROM", "Union events <events@example.org>")
     assert load_settings().secret() == "x" * 40
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        None,  # unset: the default, events@localhost
+        "Events <events@localhost>",
+        "events@LOCALHOST.",
+        "events@mail.localhost",
+        "events@union.invalid",
+        "Events <events@box.local>",
+        "events@mailhost",
+    ],
+)
+def test_production_refuses_to_start_without_a_real_sender(
+    monkeypatch: pytest.MonkeyPatch, sender: str | None
+) -> None:
+    monkeypatch.setenv("EVENTS_ENV", "production")
+    monkeypatch.setenv("EVENTS_SECRET_KEY", "x" * 40)
+    if sender is None:
+        monkeypatch.delenv("EVENTS_MAIL_FROM", raising=False)
+    else:
+        monkeypatch.setenv("EVENTS_MAIL_FROM", sender)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("EVENTS_MAIL_FROM must be a real sender address")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "sender", ["Union events <events@union.example.org>", "events@[192.0.2.1]"]
+)
+def test_production_starts_with_a_real_sender(monkeypatch: pytest.MonkeyPatch, sender: str) -> None:
+    monkeypatch.setenv("EVENTS_ENV", "production")
+    monkeypatch.setenv("EVENTS_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("EVENTS_MAIL_FROM", sender)
+    assert load_settings().mail_from == sender
+    # Outside production, the local default stays, so a newcomer needs no setting.
+    monkeypatch.setenv("EVENTS_ENV", "development")
+    monkeypatch.delenv("EVENTS_MAIL_FROM")
+    assert load_settings().mail_from == "Events <events@localhost>"
 
 
 def test_development_secret_is_generated_once_and_kept(

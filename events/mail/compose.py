@@ -11,6 +11,9 @@ event_cancelled, broadcast, reminder. Kinds about a topic subscription (no regis
 subscription_confirm, alert, alert_digest; the last two carry RFC 8058 one-click
 ``List-Unsubscribe`` headers.
 
+``Reply-To``: mail about an event reaches its organiser when someone replies (the handler
+passes ``reply_to``); alerts and the subject access report carry none.
+
 Headers: every value that reaches a header passes ``header_text`` first. Python 3.11.7
 predates the fix for CVE-2024-6923, so the email package would fold a line break (or an
 RFC 2047 encoded-word that decodes to one) from a name or title into a new header line.
@@ -177,6 +180,31 @@ def _address(name: str, email: str) -> Address:
 def _sender(mail_from: str) -> Address:
     name, email = parseaddr(mail_from)
     return _address(name, email)
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Who a reply reaches: the event's organiser, or the organiser who wrote a message."""
+
+    name: str
+    email: str
+
+
+def reply_to_address(reply_to: ReplyTo | None) -> Address | None:
+    """The ``Reply-To`` header's address, or None when there is no usable one. An
+    organiser's address is typed into a form: one that cannot be written as a header (no
+    ``@``, a UTF-8 mailbox name) costs the message its Reply-To, never the message itself.
+    A UTF-8 domain is written IDNA-encoded."""
+    if reply_to is None or not reply_to.email.strip():
+        return None
+    local, _at, domain = reply_to.email.strip().rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+        if not local.isascii():
+            return None
+        return _address(reply_to.name, f"{local}@{domain}")
+    except (ComposeError, UnicodeError):
+        return None
 
 
 class _CachedHeaderRegistry(HeaderRegistry):
@@ -375,9 +403,12 @@ def compose(
     access_details: str = "",
     calendar: CalendarPart | None = None,
     events: Sequence[Event] = (),
+    reply_to: ReplyTo | None = None,
 ) -> EmailMessage:
     """The email for one outbox row. ``calendar``, when given, adds the invite in both the
-    places calendar apps look (see ``CalendarPart``). ``events`` are a digest's events."""
+    places calendar apps look (see ``CalendarPart``). ``events`` are a digest's events.
+    ``reply_to``: the person a reply reaches (``Reply-To``); the footer then says so
+    instead of asking people not to reply."""
     if not outgoing.subject_template:
         raise ComposeError(f"no subject line for mail kind {outgoing.kind!r}")
     values = context(
@@ -388,6 +419,8 @@ def compose(
         base_url=base_url,
         events=events,
     )
+    replies = reply_to_address(reply_to)
+    values["reply_to"] = (replies.display_name or replies.addr_spec) if replies else None
     environment = _environment()
     try:
         text = environment.get_template(f"{outgoing.kind}.txt").render(values)
@@ -400,6 +433,8 @@ def compose(
     message["Subject"] = subject_line(outgoing, values)
     message["From"] = sender
     message["To"] = _address(str(outgoing.payload.get("name") or ""), outgoing.recipient)
+    if replies is not None:
+        message["Reply-To"] = replies
     message["Date"] = format_datetime(outgoing.created_at.astimezone(dt.UTC))
     message["Message-ID"] = message_id(outgoing, sender.domain)
     message["Auto-Submitted"] = "auto-generated"

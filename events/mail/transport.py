@@ -12,12 +12,18 @@ Every failure reaches the worker as one of two exceptions:
     ├── TemporaryFailure   4xx answers, refused or dropped connections, timeouts: retry later
     │                      (``connection=True`` when the server itself is unusable, so the
     │                      rest of the batch is put back rather than tried one by one)
-    └── PermanentFailure   5xx answers about this message: never retry; keep the answer
+    └── PermanentFailure   5xx answers about this message (to RCPT TO or DATA), or a message
+                           this relay cannot carry at all (an address needing SMTPUTF8 that
+                           it does not offer, an address or header the client refuses to
+                           write): never retry; keep the answer. The connection stays
+                           usable (the client resets the envelope), so the rest of the
+                           batch goes out over it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.errors
 import logging
 import os
 import re
@@ -156,6 +162,10 @@ class SmtpTransport:
             except (aiosmtplib.SMTPException, OSError):
                 smtp.close()
 
+    def _drop(self, smtp: aiosmtplib.SMTP) -> None:
+        self._smtp = None
+        smtp.close()
+
     async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
         smtp = self._smtp if self._smtp is not None and self._smtp.is_connected else None
         for attempt in (1, 2):
@@ -175,6 +185,15 @@ class SmtpTransport:
                 raise _by_code(code, answer) from exc
             except aiosmtplib.SMTPResponseException as exc:
                 raise _by_code(exc.code, exc.message) from exc
+            except aiosmtplib.SMTPNotSupported as exc:
+                # Raised before MAIL FROM: only this message needs what the relay lacks.
+                raise PermanentFailure(f"the mail relay cannot take this message: {exc}") from exc
+            except (ValueError, email.errors.MessageError) as exc:
+                # The client refused to write this message's address or headers: this
+                # message's fault, not the server's. A fresh connection for the next one,
+                # whatever state this one was left in.
+                self._drop(smtp)
+                raise PermanentFailure(f"cannot send this message: {exc}") from exc
             except (aiosmtplib.SMTPException, OSError) as exc:
                 self._smtp = None
                 raise TemporaryFailure(f"{type(exc).__name__}: {exc}", connection=True) from exc

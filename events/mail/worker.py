@@ -19,7 +19,10 @@ A batch, step by step:
 4. **Record** each outcome in its own transaction right after the server answers, so a crash
    re-sends at most the message in flight (with the same Message-ID):
    sent, skipped, retried with exponential back-off (4xx, connection trouble), or failed
-   with the server's answer (5xx, or a row that cannot be composed). Raw secrets (the
+   with the server's answer (5xx to RCPT TO or DATA, a message the relay cannot carry, or
+   a row that cannot be composed). Each outcome is that message's alone: one refused
+   recipient or one unusable row never stops the rest of the batch; only an unusable
+   server (no connection) puts the rest back for later. Raw secrets (the
    models' ``secret_fields``) leave the payload once a row is finished with, and a message
    that asks for it (``Message.forget_recipient``) keeps neither address nor contents.
 
@@ -278,6 +281,15 @@ class Worker:
                         await self._release(rest, exc.answer)
                         retried += len(rest)
                         break
+                except Exception as exc:
+                    # A bug in sending this one message: it backs off on its own (its tries
+                    # still run out) and the rest of the batch goes on, rather than the
+                    # whole batch waiting out its lease and failing the same way again.
+                    log.exception("mail: cannot send message %s", item.row.id)
+                    if await self._retry(item, f"cannot send: {exc!r}"):
+                        retried += 1
+                    else:
+                        failed += 1
                 else:
                     await self._sent(item, str(message["Message-ID"]))
                     sent += 1
@@ -338,7 +350,8 @@ class Worker:
         row = item.row
         # No address, and only the reply's code: a server's answer often echoes the address,
         # and logs must not carry personal data (the full answer is on the row for organisers).
-        log.warning("mail: message %s failed for good (reply %s)", row.id, answer[:3] or "none")
+        code = answer[:3] if answer[:3].isdigit() else "none"
+        log.warning("mail: message %s failed for good (reply %s)", row.id, code)
         await self._record(
             row.id,
             {

@@ -411,6 +411,7 @@ async def message_send(request: Request, organiser: Organiser) -> Response:
             body=values["body"],
             audience="waitlisted" if values["audience"] == "waitlisted" else "confirmed",
             sender_name=organiser.name or organiser.email,
+            sender_email=organiser.email,
             signer=context.signer,
         )
     return _back(request, event.slug, "sent", sent, page="mail")

@@ -17,6 +17,9 @@ Send-time rules (``_skip_reason``), from the registration and the event as they 
 
 Each skipped row keeps its reason. A message's ``sequence`` (its invite's SEQUENCE) was given
 when it was queued (``service.invite_sequence``).
+
+Replies reach a person (``reply_to``): the event's organiser, or for a broadcast the
+organiser who wrote it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.models import Event, EventStatus
-from events.mail.compose import CalendarPart, ComposeError, Outgoing, compose
+from events.mail.compose import CalendarPart, ComposeError, Outgoing, ReplyTo, compose
 from events.mail.kinds import MessageKind
 from events.mail.messages import Message, Prepared, Queued, SendContext, Skip
 from events.registration.models import Registration, RegistrationStatus
@@ -123,6 +126,9 @@ class Broadcast(PlaceMessage):
     subject: str
     body: str
     sender_name: str = ""
+    # The organiser who wrote it: replies reach them (rows queued before it: the event's
+    # organiser).
+    sender_email: str = ""
 
 
 PLACE_MESSAGES: dict[RegistrationStatus, type[Confirmed] | type[Waitlisted]] = {
@@ -252,4 +258,14 @@ class RegistrationMail:
             access_requirements=[ACCESS_NEEDS.get(code, code) for code in codes],
             access_details=registration.access_details if registration is not None else "",
             calendar=calendar,
+            reply_to=reply_to(item.message, event),
         )
+
+
+def reply_to(message: PlaceMessage, event: Event) -> ReplyTo:
+    """Who a reply reaches: the organiser who wrote a message, else the event's organiser
+    (the contact the event shows, which starts as its owner's address)."""
+    if isinstance(message, Broadcast) and message.sender_email.strip():
+        name = message.sender_name if message.sender_name != message.sender_email else ""
+        return ReplyTo(name=name, email=message.sender_email)
+    return ReplyTo(name=event.organiser_name, email=event.organiser_email)

@@ -114,11 +114,12 @@ async def broadcast(
     body: str,
     audience: Audience = "confirmed",
     sender_name: str = "",
+    sender_email: str = "",
     signer: Signer,
 ) -> int:
     """An organiser's message to the event's confirmed attendees (or its waiting list).
-    ``subject`` and ``body`` are plain text (the templates escape them). Returns how many
-    were queued."""
+    ``subject`` and ``body`` are plain text (the templates escape them); replies reach
+    ``sender_email``. Returns how many were queued."""
     status = RegistrationStatus(audience)
     batch = secrets.token_hex(8)
     count = 0
@@ -132,6 +133,7 @@ async def broadcast(
                 subject=subject,
                 body=body,
                 sender_name=sender_name,
+                sender_email=sender_email,
             ),
             recipient=registration.email,
             dedupe_key=f"event:{event.id}:broadcast:{batch}:{registration.id}",

@@ -1,7 +1,9 @@
 """A real SMTP server (aiosmtpd) in the test process, recording what it accepts.
 
 Recipients are answered by their local part: ``temp-fail...@`` gets ``451`` (try later),
-``perm-fail...@`` gets ``550`` (refused for good); everyone else is accepted.
+``perm-fail...@`` gets ``550`` (refused for good); everyone else is accepted. A test may also
+name addresses to refuse with a reply of its choosing, at RCPT TO (``refuse_rcpt``) or at the
+end of DATA (``refuse_data``: the envelope is accepted, the message is not).
 """
 
 from __future__ import annotations
@@ -38,10 +40,15 @@ class Received:
 class Recorder:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # address -> the reply to RCPT TO, or to the end of DATA, for a message to it
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)
+    refuse_data: dict[str, str] = field(default_factory=dict)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
         local = address.partition("@")[0]
         if local.startswith("temp-fail"):
             return "451 4.3.0 Mailbox busy, try again later"
@@ -51,6 +58,9 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        for address in envelope.rcpt_tos:
+            if address in self.refuse_data:
+                return self.refuse_data[address]
         content = envelope.original_content or b""
         transport = server.transport
         tls = session.ssl is not None or (
@@ -85,13 +95,23 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
+def _serve(**options: Any) -> Iterator[SmtpServer]:
     recorder = Recorder()
     port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield SmtpServer("127.0.0.1", port, recorder)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    yield from _serve()
+
+
+@pytest.fixture
+def smtp_ascii_only() -> Iterator[SmtpServer]:
+    """A relay that does not offer SMTPUTF8 (aiosmtpd's controller offers it by default)."""
+    yield from _serve(enable_SMTPUTF8=False)

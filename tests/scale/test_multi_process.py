@@ -45,6 +45,7 @@ def _environment(database_url: str, smtp_port: int, folder: Path) -> dict[str, s
         EVENTS_SECRET_KEY=TEST_SECRET,
         EVENTS_DATABASE_URL=database_url,
         EVENTS_MAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        EVENTS_MAIL_FROM="Union events <events@union.example.org>",
         EVENTS_WORKER_IN_PROCESS="false",
         EVENTS_WORKER_POLL_SECONDS="0.2",
         EVENTS_RATE_LIMIT_ENABLED="false",
