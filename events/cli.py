@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
-from events.config import ConfigError, Settings, load_settings
+from events.config import ConfigError, Settings, load_settings, served_base_url
 from events.kit.signing import Signer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,7 +86,16 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
             "use PostgreSQL at national scale",
             err=True,
         )
+    base_url, source = settings.base_url, "EVENTS_BASE_URL"
+    if not settings.base_url_configured:  # never in production: refused by the settings
+        # Links point at the address served. The app processes (uvicorn's --workers and
+        # --reload children, or this process) and their in-process mail workers read their
+        # settings from the environment they inherit, so this is how they all learn it.
+        base_url = served_base_url(host, port)
+        os.environ["EVENTS_BASE_URL"] = base_url
+        source = "the address served; set EVENTS_BASE_URL to the public address"
     click.echo(f"events: serving on http://{host}:{port}")
+    click.echo(f"events: links point at {base_url}/ (from {source})")
     uvicorn.run(
         "events.app:create_app_from_environment",
         factory=True,
@@ -155,6 +165,9 @@ async def _work(settings: Settings, once: bool) -> str:
         parts = urlsplit(settings.mail_url)
         target = parts.path if parts.scheme == "file" else f"{parts.scheme}://{parts.hostname}"
         click.echo(f"events: worker {mailer.worker_id} sending to {target}")
+        # A separate worker cannot know what `events serve` serves: without EVENTS_BASE_URL
+        # its links use the default (see the README's settings).
+        click.echo(f"events: links point at {settings.base_url}/")
         if once:
             return (await mailer.drain(report)).line()
         stop = asyncio.Event()

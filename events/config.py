@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from email.utils import parseaddr
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///events.sqlite3"
     secret_key: SecretStr | None = None
+    # The public address links are made from. Unset, ``events serve`` uses the address it
+    # serves (``served_base_url``); in production it must be set.
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/London"
     # Pages whose content changes with registrations (listing, event page, API) are cached
@@ -180,7 +182,18 @@ class Settings(BaseSettings):
                     "EVENTS_MAIL_FROM must be a real sender address in production, e.g. "
                     f"Union events <events@example.org> (not {self.mail_from!r})"
                 )
+            if not self.base_url_configured:
+                raise ValueError(
+                    "EVENTS_BASE_URL must be set to the public address in production, e.g. "
+                    "https://events.example.org (links in mail and the API are made from it)"
+                )
         return self
+
+    @property
+    def base_url_configured(self) -> bool:
+        """Whether ``EVENTS_BASE_URL`` (or an explicit ``base_url``) was given, rather than
+        the default."""
+        return "base_url" in self.model_fields_set
 
     @property
     def zone(self) -> ZoneInfo:
@@ -216,6 +229,29 @@ class Settings(BaseSettings):
         path.write_text(key + "\n")
         path.chmod(0o600)
         return key
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The base URL for links when ``events serve --host HOST --port PORT`` runs without
+    ``EVENTS_BASE_URL``: the address it serves, usable from a browser.
+
+    A wildcard host (``0.0.0.0``, ``::`` or empty) is not an address anyone can visit, so
+    links use the loopback address of the same family (``127.0.0.1``, ``[::1]``): the
+    listener is certain to answer there, whereas the machine's host name may resolve to
+    nothing (or to another interface) and would put the machine's name into mail sent to
+    outsiders. Someone serving others on their network sets ``EVENTS_BASE_URL`` (and
+    production must). IPv6 literals are bracketed, and a zone (``%eth0``) is escaped.
+    """
+    name = host.strip()
+    try:
+        address = ip_address(name.strip("[]"))
+    except ValueError:
+        address = None
+    if not name or (address is not None and address.is_unspecified):
+        name = "[::1]" if address is not None and address.version == 6 else "127.0.0.1"
+    elif address is not None and address.version == 6:
+        name = "[" + str(address).replace("%", "%25") + "]"
+    return f"http://{name}:{port}"
 
 
 def routable_domain(domain: str) -> bool:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
+from events.config import load_settings, served_base_url
 from events.organiser import auth
 
 
@@ -87,6 +94,128 @@ def test_serve_demo_answers_on_loopback_with_demo_data(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _serve(tmp_path: Path, port: int, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    """``events serve --demo --port PORT ARGS`` in the background, answering once it returns."""
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "events", "serve", "--demo", "--port", str(port), *args],
+            cwd=tmp_path,
+            env=_env(tmp_path, **env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"server did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def _open_event(port: int) -> dict[str, Any]:
+    listing = httpx.get(f"http://127.0.0.1:{port}/api/v1/events", timeout=10).json()
+    items: list[dict[str, Any]] = listing["items"]
+    return next(e for e in items if e["registration_open"] and not e["members_only"])
+
+
+def test_serve_without_base_url_links_to_the_address_it_serves(tmp_path: Path) -> None:
+    port = _free_port()
+    served = f"http://127.0.0.1:{port}/"
+    # Two app processes: uvicorn spawns them, so the base URL must reach them (and their
+    # in-process mail workers) through the environment.
+    process = _serve(
+        tmp_path, port, "--host", "127.0.0.1", "--workers", "2", EVENTS_WORKER_POLL_SECONDS="0.2"
+    )
+    try:
+        event = _open_event(port)
+        assert event["url"] == f"{served}events/{event['slug']}"
+        assert event["ics_url"].startswith(served)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/events/{event['slug']}/registrations",
+            json={"name": "Jo Bloggs", "email": "jo@example.org"},
+            timeout=10,
+        )
+        assert answer.status_code in {200, 201}, answer.text
+        outbox = tmp_path / "outbox"
+        deadline = time.monotonic() + 30
+        while not list(outbox.glob("*.eml")):
+            assert time.monotonic() < deadline, "no confirmation was sent"
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    [sent] = outbox.glob("*.eml")
+    message = BytesParser(policy=policy.default).parsebytes(sent.read_bytes())
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    links = re.findall(r"https?://\S+", body.get_content())
+    assert f"{served}events/{event['slug']}" in links
+    assert any(link.startswith(f"{served}r/") for link in links), links  # manage
+    assert all(link.startswith(served) for link in links), links
+    log = (tmp_path / "serve.log").read_text()
+    assert f"events: links point at {served} (from the address served" in log
+
+
+def test_serve_logs_and_uses_the_configured_base_url(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _serve(tmp_path, port, EVENTS_BASE_URL="https://events.example.org/")
+    try:
+        event = _open_event(port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert event["url"] == f"https://events.example.org/events/{event['slug']}"
+    lines = (tmp_path / "serve.log").read_text().splitlines()
+    assert "events: links point at https://events.example.org/ (from EVENTS_BASE_URL)" in lines
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000"),
+        ("0.0.0.0", "http://127.0.0.1:8000"),
+        ("", "http://127.0.0.1:8000"),
+        ("::", "http://[::1]:8000"),
+        ("::1", "http://[::1]:8000"),
+        ("[::1]", "http://[::1]:8000"),
+        ("2001:db8::7", "http://[2001:db8::7]:8000"),
+        ("fe80::1%eth0", "http://[fe80::1%25eth0]:8000"),
+        ("events.lan", "http://events.lan:8000"),
+    ],
+)
+def test_the_served_base_url_is_an_address_a_browser_can_visit(host: str, expected: str) -> None:
+    assert served_base_url(host, 8000) == expected
+    assert load_settings(base_url=expected).base_url == expected
+
+
+def test_production_serve_without_base_url_exits_2_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "events", "serve", "--port", str(_free_port())],
+        cwd=tmp_path,
+        env=_env(
+            tmp_path,
+            EVENTS_ENV="production",
+            EVENTS_SECRET_KEY="x" * 40,
+            EVENTS_MAIL_FROM="Union events <events@union.example.org>",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("events: configuration error: EVENTS_BASE_URL must be set")
+    assert result.stdout == ""
 
 
 def _events(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -55,7 +55,25 @@ def test_production_refuses_to_start_without_a_secret(monkeypatch: pytest.Monkey
         load_settings()
     monkeypatch.setenv("EVENTS_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("EVENTS_MAIL_FROM", "Union events <events@example.org>")
+    monkeypatch.setenv("EVENTS_BASE_URL", "https://events.example.org")
     assert load_settings().secret() == "x" * 40
+
+
+def test_production_refuses_to_start_without_a_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTS_ENV", "production")
+    monkeypatch.setenv("EVENTS_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("EVENTS_MAIL_FROM", "Union events <events@example.org>")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("EVENTS_BASE_URL must be set to the public address")
+    assert "\n" not in str(caught.value)
+    # Set, even to the default's value, it is the operator's choice.
+    monkeypatch.setenv("EVENTS_BASE_URL", "http://127.0.0.1:8000")
+    assert load_settings().base_url_configured
+    # Outside production the default stays, and `events serve` makes links to what it serves.
+    monkeypatch.setenv("EVENTS_ENV", "development")
+    monkeypatch.delenv("EVENTS_BASE_URL")
+    assert not load_settings().base_url_configured
 
 
 @pytest.mark.parametrize(
@@ -92,6 +110,7 @@ def test_production_starts_with_a_real_sender(monkeypatch: pytest.MonkeyPatch, s
     monkeypatch.setenv("EVENTS_ENV", "production")
     monkeypatch.setenv("EVENTS_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("EVENTS_MAIL_FROM", sender)
+    monkeypatch.setenv("EVENTS_BASE_URL", "https://events.example.org")
     assert load_settings().mail_from == sender
     # Outside production, the local default stays, so a newcomer needs no setting.
     monkeypatch.setenv("EVENTS_ENV", "development")

@@ -50,6 +50,8 @@ async def test_worker_once_sends_what_is_due_and_exits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "batch: claimed 2, sent 2, retried 0, failed 0" in done.stdout
     assert len(list(folder.glob("*.eml"))) == 2
+    # A worker run on its own cannot know what `events serve` serves: it says what it uses.
+    assert "events: links point at http://127.0.0.1:8000/" in done.stdout.splitlines()
 
 
 async def test_serve_runs_the_worker_in_process_on_sqlite(

@@ -181,8 +181,11 @@ async def test_two_apps_and_two_workers_share_only_the_database(
                 assert f"{CAPACITY} places left" not in page.text
 
         # Two workers drain the outbox together.
+        # Production needs the public address (issue 13 item 15); in a deployment it is the
+        # proxy's in front of both apps, here the first app's.
+        worker_env = {**env, "EVENTS_BASE_URL": apps[0]}
         for index in range(2):
-            worker = _start(["worker"], env, tmp_path / f"worker{index}.log")
+            worker = _start(["worker"], worker_env, tmp_path / f"worker{index}.log")
             stack.callback(_stop, worker)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:  # the workers are other processes: poll
