@@ -23,6 +23,9 @@ MIN_SECRET_LENGTH = 32
 # Sender domains no one outside this machine can reply to or check (RFC 2606, RFC 6761,
 # RFC 6762); in production the sender must be a real address.
 LOCAL_MAIL_DOMAINS = ("localhost", "invalid", "local")
+# What the site calls itself where a name is all there is: calendars in people's calendar
+# apps ("Union events: SEND", "My union events").
+SITE_NAME = "Union events"
 
 
 class ConfigError(Exception):
@@ -38,6 +41,8 @@ class Settings(BaseSettings):
     # The public address links are made from. Unset, ``events serve`` uses the address it
     # serves (``served_base_url``); in production it must be set.
     base_url: str = "http://127.0.0.1:8000"
+    # The site's name, as calendar apps show its feeds and downloads (``SITE_NAME``).
+    site_name: Annotated[str, Field(min_length=1, max_length=60)] = SITE_NAME
     timezone: str = "Europe/London"
     # Pages whose content changes with registrations (listing, event page, API) are cached
     # per process for at most this long, so places-left is never staler than this.

@@ -37,6 +37,8 @@ from icalendar import (
 from icalendar import Event as VEvent
 
 from events.catalog.models import Event, EventFormat, EventStatus
+from events.config import SITE_NAME
+from events.kit.markdown import markdown_text
 
 PRODID = "-//National Education Union//events//EN"
 # The zone rule is read around this year, then checked year by year both ways.
@@ -44,6 +46,7 @@ PIVOT_YEAR = 2026
 FIRST_YEAR, LAST_YEAR = 1970, 2100
 DEFAULT_REFRESH = dt.timedelta(hours=1)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _UTC = dt.UTC
 
 Method = Literal["REQUEST", "CANCEL"]
@@ -107,11 +110,54 @@ def clean_text(value: str) -> str:
     return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+def about_text(event: EventView) -> list[str]:
+    """The event's summary (plain text, at most one blank line in a row) and its description
+    (Markdown, read as plain text: ``kit/markdown.py``), leaving out the empty ones."""
+    summary = _BLANK_RUNS.sub("\n\n", clean_text(event.summary)).strip()
+    description = markdown_text(clean_text(event.description))
+    return [text for text in (summary, description) if text.strip()]
+
+
+def param_text(value: str) -> str:
+    """A person's name for a ``CN`` parameter: one line, and no character that needs RFC
+    6868 caret encoding, which Outlook shows as written (``^'`` for a double quote).
+    Straight double quotes become curly ones (opening after a space or at the start,
+    closing elsewhere) and a caret a modifier circumflex; ``icalendar`` quotes a value with
+    commas, semicolons or colons, which every client reads."""
+    flat = clean_text(value).replace("\n", " ").replace("\t", " ").replace("^", "\u02c6")
+    out = []
+    for index, char in enumerate(flat):
+        if char == '"':
+            opening = index == 0 or flat[index - 1] in " ([{\u2018"
+            char = "\u201c" if opening else "\u201d"
+        out.append(char)
+    return "".join(out).strip()
+
+
 def calendar_name(value: str) -> str:
-    """A name for ``X-WR-CALNAME``: one line, without commas or semicolons (clients disagree
-    on how those are escaped there)."""
+    """A name for ``NAME`` and ``X-WR-CALNAME``: one line, without commas or semicolons
+    (clients disagree on how those are escaped there)."""
     flat = re.sub(r"\s+", " ", clean_text(value).replace(",", " ").replace(";", " "))
-    return flat.strip() or "Events"
+    return flat.strip() or SITE_NAME
+
+
+def calendar_title(site: str, subject: str = "") -> str:
+    """What a calendar is called in people's calendar apps: the site's name ("Union
+    events"), then what it holds: "Union events: SEND" for a topic feed, the series', the
+    campaign's or the event's title for theirs."""
+    site = site.strip() or SITE_NAME
+    subject = subject.strip()
+    return f"{site}: {subject}" if subject else site
+
+
+def private_calendar_title(site: str) -> str:
+    """The name of a registrant's private feed: "My union events" (a first word written
+    as a name, like "Union", is lower-cased after "My"; "NEU events" stays as it is)."""
+    site = site.strip() or SITE_NAME
+    first, _space, rest = site.partition(" ")
+    if first[:1].isupper() and first[1:].islower():
+        first = first.lower()
+    return " ".join(filter(None, ["My", first, rest]))
 
 
 # ------------------------------------------------------------------------ time zones
@@ -357,7 +403,7 @@ def _vevent(
     shown_cancelled = cancelled and mark_cancelled
     title = clean_text(event.title)
     component.add("summary", f"Cancelled: {title}" if shown_cancelled else title)
-    lines = [clean_text(text) for text in (event.summary, event.description) if text.strip()]
+    lines = about_text(event)
     if shown_cancelled:
         lines.insert(0, "This event has been cancelled.")
     if joining_url:
@@ -411,7 +457,7 @@ def _calendar_head(
     else:
         cal.add("method", "PUBLISH")
     if name is not None:
-        cal.add("x-wr-calname", calendar_name(name))
+        cal.calendar_name = calendar_name(name)  # NAME (RFC 7986) and X-WR-CALNAME
     if refresh is not None:
         cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(refresh))
@@ -442,17 +488,19 @@ def feed(
     return _assemble(head, zones, (part for part, _ in items))
 
 
-def wrap(parts: Iterable[tuple[bytes, str | None]]) -> bytes:
-    """Serialised VEVENTs as a whole calendar without a name (a download)."""
+def wrap(parts: Iterable[tuple[bytes, str | None]], *, name: str) -> bytes:
+    """Serialised VEVENTs as a whole calendar (a download), named like a feed."""
     items = list(parts)
     zones = [zone for _, zone in items if zone is not None]
-    head = _calendar_head(name=None, method=None, refresh=None)
+    head = _calendar_head(name=name, method=None, refresh=None)
     return _assemble(head, zones, (part for part, _ in items))
 
 
-def download(event: EventView, *, page_url: str) -> bytes:
-    """A single public event as a whole calendar (the ``.ics`` download)."""
-    return wrap([(vevent(event, page_url=page_url), uses_zone(event))])
+def download(event: EventView, *, page_url: str, site: str = SITE_NAME) -> bytes:
+    """A single public event as a whole calendar (the ``.ics`` download), named
+    "<site>: <event title>"."""
+    part = (vevent(event, page_url=page_url), uses_zone(event))
+    return wrap([part], name=calendar_title(site, event.title))
 
 
 @dataclass(frozen=True)
@@ -487,10 +535,10 @@ def invite(
         cancelled=cancelled,
     )
     organizer = vCalAddress(f"mailto:{event.organiser_email or 'events@localhost'}")
-    organizer.params["CN"] = clean_text(event.organiser_name or "Events").replace("\n", " ")
+    organizer.params["CN"] = param_text(event.organiser_name) or SITE_NAME
     component.add("organizer", organizer)
     address = vCalAddress(f"mailto:{attendee.email}")
-    address.params["CN"] = clean_text(attendee.name).replace("\n", " ")
+    address.params["CN"] = param_text(attendee.name)
     address.params["ROLE"] = "REQ-PARTICIPANT"
     address.params["PARTSTAT"] = "DECLINED" if cancelled else "ACCEPTED"
     address.params["RSVP"] = "FALSE"

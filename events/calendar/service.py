@@ -30,15 +30,17 @@ from events.registration.models import Registration, RegistrationStatus
 
 PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
 # Bump when the serialised form changes, so every ETag changes with it.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 
 
 @dataclass(frozen=True)
 class Selection:
-    """A public feed: its cache key, its calendar name and its page's route."""
+    """A public feed: its cache key and what it holds (the topic's name, the series' or
+    the campaign's title; empty for the whole listing), which the calendar's name ends
+    with (``builders.calendar_title``)."""
 
     key: str
-    name: str
+    subject: str
     condition: ColumnElement[bool] | None = None
 
 
@@ -76,7 +78,7 @@ def _conditions(
 
 
 def whole_listing() -> Selection:
-    return Selection("all", "Events")
+    return Selection("all", "")
 
 
 async def topic_selection(session: AsyncSession, slug: str) -> Selection:
@@ -84,7 +86,7 @@ async def topic_selection(session: AsyncSession, slug: str) -> Selection:
     condition = exists().where(
         event_topics.c.event_id == Event.id, event_topics.c.topic_id == topic.id
     )
-    return Selection(f"topic:{topic.id}", f"Events: {topic.name}", condition)
+    return Selection(f"topic:{topic.id}", topic.name, condition)
 
 
 async def series_selection(session: AsyncSession, slug: str) -> Selection:

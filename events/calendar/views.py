@@ -92,7 +92,8 @@ async def _feed(
         async with unit_of_work(request) as session:
             selection = await choose(session)
             found = await service.feed_stamp(session, selection, now, window=window)
-        return Stamp(found.etag(f"{key}|{selection.name}"), found, selection.name, taken)
+        name = builders.calendar_title(context.settings.site_name, selection.subject)
+        return Stamp(found.etag(f"{key}|{name}"), found, name, taken)
 
     stamped = await cache.stamps.get_or_build(f"{generation}|{key}", stamp)
     etag, name = stamped.etag, stamped.name
@@ -185,7 +186,8 @@ async def event_download(request: Request) -> Response:
             builders.uses_zone(view),
         )
         cache.keep_vevent(key, part)
-    body = builders.wrap([part])
+    name = builders.calendar_title(app_context(request).settings.site_name, view.title)
+    body = builders.wrap([part], name=name)
     return _answer_download(
         request, body, etag=etag, last_modified=view.updated_at, filename=f"{view.slug}.ics"
     )
@@ -204,6 +206,7 @@ async def private_feed(request: Request) -> Response:
         )
         views = [(builders.EventView.from_event(p.event), p.event.id) for p in places]
     base = context.settings.base_url.rstrip("/")
+    name = builders.private_calendar_title(context.settings.site_name)
     prefix = _page_url_prefix(request)
     # Descriptions link the public event page, not the management page: the calendar token
     # must not lead to the management token (which can cancel).
@@ -224,7 +227,7 @@ async def private_feed(request: Request) -> Response:
             )
             for view, page, join in items
         ]
-        return builders.feed("My events", parts)
+        return builders.feed(name, parts)
 
     body = await run_in_threadpool(build)
     return Response(body, media_type=ICS, headers=PRIVATE)

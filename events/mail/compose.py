@@ -44,6 +44,7 @@ from jinja2 import (
 )
 
 from events.kit.formatting import when
+from events.kit.markdown import markdown_html, markdown_text
 from events.resources import templates_dir
 
 # Paths of the registration room's link routes ("registration:manage", "registration:join");
@@ -97,6 +98,8 @@ class Event(Protocol):
     def title(self) -> str: ...
     @property
     def summary(self) -> str: ...
+    @property
+    def description(self) -> str: ...
     @property
     def format(self) -> str: ...
     @property
@@ -374,6 +377,9 @@ def context(
             if part.strip()
         ],
         "sender_name": str(payload.get("sender_name") or ""),
+        # The organiser's Markdown: plain text for the text part, sanitised HTML for the other.
+        "about_text": markdown_text(_plain(event.description or "")),
+        "about_html": markdown_html(_plain(event.description or "")),
         "offset_minutes": payload.get("offset"),
     }
 

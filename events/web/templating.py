@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-import nh3
 from jinja2 import (
     BytecodeCache,
     Environment,
@@ -14,8 +12,6 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.bccache import Bucket
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 
 from events.kit.formatting import (
     iso_local,
@@ -25,30 +21,8 @@ from events.kit.formatting import (
     when,
     zone_abbreviation,
 )
+from events.kit.markdown import markdown_html
 from events.resources import templates_dir
-
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "a", "ul", "ol", "li", "blockquote", "code", "pre",
-    "h2", "h3", "h4", "hr", "table", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
-
-
-@lru_cache(maxsize=4096)
-def render_markdown(text: str) -> Markup:
-    """Markdown to HTML, then sanitised to an allow list; raw HTML in the source is text."""
-    html = _markdown.render(text)
-    # h1 belongs to the page; demote headings so each page keeps exactly one.
-    html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
-    clean = nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "th": {"scope"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener nofollow noreferrer",
-    )
-    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
 class _CompiledTemplates(BytecodeCache):
@@ -85,7 +59,7 @@ def build_environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(
-        markdown=render_markdown,
+        markdown=markdown_html,
         local_date=local_date,
         local_time=local_time,
         zone_abbreviation=zone_abbreviation,

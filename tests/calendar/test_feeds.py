@@ -124,7 +124,7 @@ async def test_topic_series_and_campaign_feeds_hold_their_own_events(
         assert response.status_code == 200, path
         assert set(both_parsers_agree(response.content)) == {expected.uid}
     topic_feed = await client.get(f"/topics/{topic.slug}/calendar.ics")
-    assert "X-WR-CALNAME:Events: Pay and conditions" in unfolded_lines(topic_feed.content)
+    assert "X-WR-CALNAME:Union events: Pay and conditions" in unfolded_lines(topic_feed.content)
     assert (await client.get("/topics/nope/calendar.ics")).status_code == 404
 
 
