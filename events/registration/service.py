@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.audit.service import MEMBER, SYSTEM, Actor, record
 from events.catalog.errors import EventNotFound, SeriesNotFound
-from events.catalog.models import Event, EventStatus, Series
+from events.catalog.models import Event, EventFormat, EventStatus, Series
 from events.catalog.presentation import RegistrationState, registration_state
 from events.catalog.queries import bookable_series_sessions
 from events.clock import Clock
@@ -869,10 +869,15 @@ async def register_for_series(
     return series, items
 
 
+# The formats whose places come with a personal joining link.
+ONLINE_FORMATS = frozenset({EventFormat.online, EventFormat.hybrid})
+
+
 @dataclass(frozen=True)
 class JoinDecision:
     """Where a personal joining link leads now: ``url`` to redirect to, or the ``reason``
-    it does not (cancelled, event_cancelled, waitlisted, not_yet, finished, no_link)."""
+    it does not (in_person, cancelled, event_cancelled, waitlisted, not_yet, finished,
+    no_link)."""
 
     url: str | None
     reason: str
@@ -882,9 +887,13 @@ class JoinDecision:
 def joining_link(
     registration: Registration, event: Event, now: dt.datetime, *, opens_minutes: int
 ) -> JoinDecision:
-    """A personal link redirects to the event's current joining link only while the place
-    is confirmed and the event is on, from ``opens_minutes`` before the start."""
+    """A personal link redirects to the event's current joining link only for an online or
+    hybrid event, while the place is confirmed and the event is on, from ``opens_minutes``
+    before the start. An in-person event never offers one, even if a link was left on it
+    from before its format changed (issue 13 item 7)."""
     opens_at = event.starts_at - dt.timedelta(minutes=opens_minutes)
+    if event.format not in ONLINE_FORMATS:
+        return JoinDecision(None, "in_person")
     if event.status == EventStatus.cancelled:
         return JoinDecision(None, "event_cancelled")
     if registration.status == RegistrationStatus.cancelled:
