@@ -474,6 +474,19 @@ def feed(
     return _assemble(head, zones, (part for part, _ in items))
 
 
+def private_feed(name: str, parts: Iterable[tuple[bytes, str | None]], *, zone: str) -> bytes:
+    """A registrant's own calendar (``/c/{token}.ics``). With no events left (every place
+    cancelled, or the link's registration erased) it is still a valid calendar, which
+    subscribed apps mirror by dropping the events they showed: it then holds the VTIMEZONE
+    of ``zone`` (the app's own), because RFC 5545 3.6 wants at least one component in a
+    VCALENDAR and strict readers refuse one without."""
+    items = list(parts)
+    if items:
+        return feed(name, items)
+    head = _calendar_head(name=name, method=None, refresh=DEFAULT_REFRESH)
+    return _assemble(head, [zone], [])
+
+
 def wrap(parts: Iterable[tuple[bytes, str | None]]) -> bytes:
     """Serialised VEVENTs as a whole calendar without a name (a download)."""
     items = list(parts)

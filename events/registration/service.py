@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.audit.service import MEMBER, SYSTEM, Actor, record
@@ -68,6 +68,7 @@ from events.registration.models import (
     Registration,
     RegistrationStatus,
     RegistrationToken,
+    RetiredCalendarLink,
     TokenPurpose,
 )
 from events.registration.schemas import RegistrationInput
@@ -531,6 +532,33 @@ async def registration_by_calendar_token(
 ) -> Registration:
     """The registration behind a private feed link (read only: it cannot cancel)."""
     return await _by_token(session, TokenPurpose.calendar, token, signer=signer)
+
+
+async def calendar_link_retired(session: AsyncSession, *, token: str, signer: Signer) -> bool:
+    """Whether ``token`` is a private feed link whose registration was erased."""
+    if not tokens.plausible(token):
+        return False
+    digest = signer.hash_token(Purpose.CALENDAR, token)
+    found = await session.scalar(
+        select(RetiredCalendarLink.token_hash).where(RetiredCalendarLink.token_hash == digest)
+    )
+    return found is not None and signer.matches(Purpose.CALENDAR, token, found)
+
+
+async def retire_calendar_links(session: AsyncSession, registration_ids: Sequence[int]) -> None:
+    """Keep the hashes of these registrations' private feed links, and nothing else about
+    them, before their secret links are deleted (erasure): ``calendar_link_retired``."""
+    if not registration_ids:
+        return
+    await session.execute(
+        insert(RetiredCalendarLink).from_select(
+            ["token_hash"],
+            select(RegistrationToken.token_hash).where(
+                RegistrationToken.registration_id.in_(registration_ids),
+                RegistrationToken.purpose == TokenPurpose.calendar,
+            ),
+        )
+    )
 
 
 async def cancel(
