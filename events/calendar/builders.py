@@ -12,7 +12,9 @@ event's year is written in UTC instead, which every client reads right.
 
 Privacy: ``vevent(..., joining_url=None)`` is the public form. Only the private feed and
 invites pass a registrant's personal joining link; the platform's own link
-(``Event.joining_url``) is never read here.
+(``Event.joining_url``) is never read here. Even then it is written only where
+``offers_joining`` holds (an online or hybrid event that is on), in the description, the
+location of an online event and an RFC 7986 ``CONFERENCE`` property.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from icalendar import (
     TimezoneStandard,
     vCalAddress,
     vDuration,
+    vUri,
 )
 from icalendar import Event as VEvent
 
@@ -75,6 +78,8 @@ class EventView:
     updated_at: dt.datetime
     cancelled: bool
     online: bool
+    # In person and online at once: its places come with a personal joining link too.
+    hybrid: bool = False
 
     @classmethod
     def from_event(cls, event: Event) -> EventView:
@@ -98,6 +103,7 @@ class EventView:
             updated_at=event.updated_at,
             cancelled=event.status == EventStatus.cancelled,
             online=event.format == EventFormat.online,
+            hybrid=event.format == EventFormat.hybrid,
         )
 
 
@@ -377,6 +383,28 @@ def _location(event: EventView) -> str:
     return ", ".join(clean_text(p).replace("\n", ", ") for p in parts if p.strip())
 
 
+# ---------------------------------------------------------------------- joining link
+
+CONFERENCE_LABEL = "Join online"
+
+
+def offers_joining(event: EventView) -> bool:
+    """Whether a registrant's copy of the event may carry their personal joining link: an
+    online or hybrid event that is on (issue 13 item 7). The caller answers for the place
+    being confirmed; an in-person event never carries one, whatever link it holds."""
+    return (event.online or event.hybrid) and not event.cancelled
+
+
+def _add_joining(component: VEvent, joining_url: str) -> None:
+    """RFC 7986 ``CONFERENCE``: the personal joining link as a video call, which Apple
+    Calendar, Thunderbird and others offer as a "Join" button."""
+    component.add(
+        "conference",
+        vUri(joining_url),
+        parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": CONFERENCE_LABEL},
+    )
+
+
 def _vevent(
     event: EventView,
     *,
@@ -395,6 +423,8 @@ def _vevent(
     ``mark_cancelled`` (downloads and feeds): a cancelled event also says so in its title
     and stops showing as busy, since Outlook subscriptions ignore ``STATUS`` (an iTIP
     ``CANCEL`` removes the entry instead, and clients title it themselves)."""
+    if not offers_joining(event) or cancelled:
+        joining_url = None
     component = VEvent()
     component.add("uid", event.uid)
     component.add("dtstamp", stamp.astimezone(_UTC))
@@ -415,6 +445,8 @@ def _vevent(
         location = f"Online: {joining_url}"
     if location:
         component.add("location", location)
+    if joining_url:
+        _add_joining(component, joining_url)
     component.add("url", page_url)
     component.add("last-modified", event.updated_at.astimezone(_UTC))
     component.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -486,6 +518,19 @@ def feed(
     zones = [zone for _, zone in items if zone is not None]
     head = _calendar_head(name=name, method=None, refresh=refresh)
     return _assemble(head, zones, (part for part, _ in items))
+
+
+def private_feed(name: str, parts: Iterable[tuple[bytes, str | None]], *, zone: str) -> bytes:
+    """A registrant's own calendar (``/c/{token}.ics``). With no events left (every place
+    cancelled, or the link's registration erased) it is still a valid calendar, which
+    subscribed apps mirror by dropping the events they showed: it then holds the VTIMEZONE
+    of ``zone`` (the app's own), because RFC 5545 3.6 wants at least one component in a
+    VCALENDAR and strict readers refuse one without."""
+    items = list(parts)
+    if items:
+        return feed(name, items)
+    head = _calendar_head(name=name, method=None, refresh=DEFAULT_REFRESH)
+    return _assemble(head, [zone], [])
 
 
 def wrap(parts: Iterable[tuple[bytes, str | None]], *, name: str) -> bytes:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -143,6 +144,45 @@ def gzip_etag(etag: str) -> str:
     unique to one representation, and a cache holding both under one tag could hand a
     client that cannot read gzip the gzipped bytes after a 304."""
     return etag[:-1] + '-gzip"' if etag.endswith('"') else etag + "-gzip"
+
+
+PRIVATE_CACHE = b"private, no-cache"
+
+
+def private_answer(body: bytes, conditions: Conditions, extra: Headers) -> Answer:
+    """A private feed's answer (issue 13 item 8). Calendar apps poll it every hour, so it
+    answers ``If-None-Match`` with a 304, but nothing of it is kept here and no shared cache
+    may keep it: ``private`` keeps it to the person's own client, ``no-cache`` makes that
+    client revalidate each time.
+
+    - The strong ETag is the digest of the calendar's bytes, which are built per request
+      (a person's few places): it changes exactly when what they would download does. The
+      gzip representation has its own tag (``gzip_etag``), as for public feeds.
+    - No Last-Modified: the feed changes when a place is cancelled, an event leaves the
+      window or the link's registration is erased, with no one date that says so honestly;
+      calendar clients revalidate with the ETag. ``If-Modified-Since`` is therefore ignored.
+    - ``Vary: Accept-Encoding``: the client's own cache must not answer one encoding with
+      the other."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    zipped = conditions.gzip()
+    tag = (gzip_etag(etag) if zipped else etag).encode("latin-1")
+    validators: Headers = [
+        (b"etag", tag),
+        (b"cache-control", PRIVATE_CACHE),
+        (b"vary", b"Accept-Encoding"),
+        *extra,
+    ]
+    if conditions.if_none_match is not None and _matches(conditions.if_none_match, tag):
+        return Answer(304, validators, b"")
+    content = gzip.compress(body, compresslevel=6, mtime=0) if zipped else body
+    coding: Headers = [(b"content-encoding", b"gzip")] if zipped else []
+    headers: Headers = [
+        (b"content-type", ICS),
+        (b"content-length", str(len(content)).encode()),
+        *coding,
+        *validators,
+    ]
+    return Answer(200, headers, content)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,9 @@ def registration_invite(
         "REQUEST" if method == "REQUEST" else "CANCEL",
         stamp=outgoing.created_at,
         page_url=found.event_url,
-        joining_url=found.join_url,
+        # Only for a place still confirmed; ``links`` already leaves it out for in-person
+        # events and the builder for cancelled ones (issue 13 item 7).
+        joining_url=found.join_url if still_confirmed else None,
         sequence=sequence,
     )
     return CalendarPart(method=method, ics=ics)

@@ -156,13 +156,25 @@ async def private_places(
     signer: Signer,
     now: dt.datetime,
     window: dt.timedelta,
-) -> tuple[Registration, list[PrivatePlace]]:
+) -> list[PrivatePlace]:
     """The confirmed places held under the email behind a private feed link, with their
     events (public ones, in the feed window). A wrong token is ``RegistrationNotFound``
-    like a missing one."""
-    holder = await registration_service.registration_by_calendar_token(
-        session, token=token, signer=signer
-    )
+    like a missing one.
+
+    A link whose registration was erased holds no places (issue 13 item 9): it answers an
+    empty calendar rather than a 404 or 410, because Google Calendar and Outlook keep
+    showing the last copy of a subscription that errors, while a valid calendar with no
+    events makes every client drop the events it showed. Only the link's hash was kept
+    (``registration.models.RetiredCalendarLink``), so there is nothing else to show. A
+    person who cancelled every place gets the same empty calendar from the query below."""
+    try:
+        holder = await registration_service.registration_by_calendar_token(
+            session, token=token, signer=signer
+        )
+    except RegistrationNotFound:
+        if await registration_service.calendar_link_retired(session, token=token, signer=signer):
+            return []
+        raise
     query = (
         select(Registration, Event)
         .join(Event, Event.id == Registration.event_id)
@@ -175,7 +187,7 @@ async def private_places(
         .order_by(Event.starts_at, Event.id)
     )
     rows = (await session.execute(query)).all()
-    return holder, [PrivatePlace(registration, event) for registration, event in rows]
+    return [PrivatePlace(registration, event) for registration, event in rows]
 
 
 async def private_place(

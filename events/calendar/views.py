@@ -2,7 +2,9 @@
 series, campaign), a registrant's private feed and its personal joining redirects.
 
 Public downloads and feeds answer conditional requests (strong ETag, Last-Modified, 304)
-from what ``calendar/cache.py`` keeps; nothing is serialised on the event loop.
+from what ``calendar/cache.py`` keeps; nothing is serialised on the event loop. The private
+feed answers them too (``cache.private_answer``), from bytes built per request and kept
+nowhere.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from events.calendar.cache import (
     assemble,
     calendar_cache,
     http_date,
+    private_answer,
 )
 from events.calendar.service import EventKey, Selection
 from events.registration import service as registration_service
@@ -193,15 +196,21 @@ async def event_download(request: Request) -> Response:
     )
 
 
+# The private feed's own headers besides its validators (``cache.private_answer``).
+PRIVATE_FEED = [(b"x-robots-tag", b"noindex"), (b"referrer-policy", b"no-referrer")]
+
+
 @secret_link
 async def private_feed(request: Request) -> Response:
-    """A registrant's own confirmed places with their personal joining links; never cached
-    and never shared. A wrong token is the same 404 as everywhere else."""
+    """A registrant's own confirmed places with their personal joining links: never in a
+    shared cache, but answering conditional requests (``cache.private_answer``). A wrong
+    token is the same 404 as everywhere else; a link whose registration was erased is an
+    empty calendar (``service.private_places`` says why)."""
     context = app_context(request)
     token = request.path_params["token"]
     now = context.clock.now()
     async with unit_of_work(request) as session:
-        _, places = await service.private_places(
+        places = await service.private_places(
             session, token=token, signer=context.signer, now=now, window=feed_window(request)
         )
         views = [(builders.EventView.from_event(p.event), p.event.id) for p in places]
@@ -209,17 +218,22 @@ async def private_feed(request: Request) -> Response:
     name = builders.private_calendar_title(context.settings.site_name)
     prefix = _page_url_prefix(request)
     # Descriptions link the public event page, not the management page: the calendar token
-    # must not lead to the management token (which can cancel).
+    # must not lead to the management token (which can cancel). The personal joining link
+    # only for an online or hybrid event that is on (the places here are all confirmed).
     items = [
         (
             view,
             prefix + quote(view.slug),
-            base + str(request.app.url_path_for("calendar:join", token=token, event_id=event_id)),
+            base + str(request.app.url_path_for("calendar:join", token=token, event_id=event_id))
+            if builders.offers_joining(view)
+            else None,
         )
         for view, event_id in views
     ]
+    conditions = Conditions.of(request.scope["headers"])
+    zone = context.settings.timezone
 
-    def build() -> bytes:
+    def build() -> Answer:
         parts = [
             (
                 builders.vevent(view, page_url=page, joining_url=join),
@@ -227,10 +241,10 @@ async def private_feed(request: Request) -> Response:
             )
             for view, page, join in items
         ]
-        return builders.feed(name, parts)
+        body = builders.private_feed(name, parts, zone=zone)
+        return private_answer(body, conditions, PRIVATE_FEED)
 
-    body = await run_in_threadpool(build)
-    return Response(body, media_type=ICS, headers=PRIVATE)
+    return AnswerResponse(await run_in_threadpool(build))
 
 
 @secret_link

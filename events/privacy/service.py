@@ -133,6 +133,11 @@ async def _scrub_records(
     message, other than the cancellations just queued, is not sent), and the details in the
     audit entries about their registrations."""
     if registration_ids:
+        # A private feed link keeps answering, with an empty calendar (issue 13 item 9):
+        # calendar apps keep showing the last copy of a subscription that errors, so a 404
+        # would leave the person's events on their devices for ever. Only the link's hash
+        # stays, tied to nothing (``registration.models.RetiredCalendarLink``).
+        await registration_service.retire_calendar_links(session, registration_ids)
         await session.execute(
             delete(RegistrationToken).where(RegistrationToken.registration_id.in_(registration_ids))
         )

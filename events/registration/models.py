@@ -124,3 +124,15 @@ class RegistrationToken(Base):
     created_at: Mapped[UtcTime]
 
     registration: Mapped[Registration] = relationship(lazy="raise")
+
+
+class RetiredCalendarLink(Base):
+    """A private feed link whose registration was erased (on request or by retention): only
+    the link's keyed hash, tied to no registration, event or time, so nothing personal is
+    kept. The feed answers it with an empty calendar instead of a 404, so that subscribed
+    calendar apps drop the person's events rather than keep the last copy (see
+    ``calendar.service.private_places``)."""
+
+    __tablename__ = "retired_calendar_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.audit.service import MEMBER, SYSTEM, Actor, record
 from events.catalog.errors import EventNotFound, SeriesNotFound
-from events.catalog.models import Event, EventStatus, Series
+from events.catalog.models import Event, EventFormat, EventStatus, Series
 from events.catalog.presentation import RegistrationState, registration_state
 from events.catalog.queries import bookable_series_sessions
 from events.clock import Clock
@@ -68,6 +68,7 @@ from events.registration.models import (
     Registration,
     RegistrationStatus,
     RegistrationToken,
+    RetiredCalendarLink,
     TokenPurpose,
 )
 from events.registration.schemas import RegistrationInput
@@ -533,6 +534,33 @@ async def registration_by_calendar_token(
     return await _by_token(session, TokenPurpose.calendar, token, signer=signer)
 
 
+async def calendar_link_retired(session: AsyncSession, *, token: str, signer: Signer) -> bool:
+    """Whether ``token`` is a private feed link whose registration was erased."""
+    if not tokens.plausible(token):
+        return False
+    digest = signer.hash_token(Purpose.CALENDAR, token)
+    found = await session.scalar(
+        select(RetiredCalendarLink.token_hash).where(RetiredCalendarLink.token_hash == digest)
+    )
+    return found is not None and signer.matches(Purpose.CALENDAR, token, found)
+
+
+async def retire_calendar_links(session: AsyncSession, registration_ids: Sequence[int]) -> None:
+    """Keep the hashes of these registrations' private feed links, and nothing else about
+    them, before their secret links are deleted (erasure): ``calendar_link_retired``."""
+    if not registration_ids:
+        return
+    await session.execute(
+        insert(RetiredCalendarLink).from_select(
+            ["token_hash"],
+            select(RegistrationToken.token_hash).where(
+                RegistrationToken.registration_id.in_(registration_ids),
+                RegistrationToken.purpose == TokenPurpose.calendar,
+            ),
+        )
+    )
+
+
 async def cancel(
     session: AsyncSession, clock: Clock, *, token: str, signer: Signer
 ) -> CancelOutcome:
@@ -869,10 +897,15 @@ async def register_for_series(
     return series, items
 
 
+# The formats whose places come with a personal joining link.
+ONLINE_FORMATS = frozenset({EventFormat.online, EventFormat.hybrid})
+
+
 @dataclass(frozen=True)
 class JoinDecision:
     """Where a personal joining link leads now: ``url`` to redirect to, or the ``reason``
-    it does not (cancelled, event_cancelled, waitlisted, not_yet, finished, no_link)."""
+    it does not (in_person, cancelled, event_cancelled, waitlisted, not_yet, finished,
+    no_link)."""
 
     url: str | None
     reason: str
@@ -882,9 +915,13 @@ class JoinDecision:
 def joining_link(
     registration: Registration, event: Event, now: dt.datetime, *, opens_minutes: int
 ) -> JoinDecision:
-    """A personal link redirects to the event's current joining link only while the place
-    is confirmed and the event is on, from ``opens_minutes`` before the start."""
+    """A personal link redirects to the event's current joining link only for an online or
+    hybrid event, while the place is confirmed and the event is on, from ``opens_minutes``
+    before the start. An in-person event never offers one, even if a link was left on it
+    from before its format changed (issue 13 item 7)."""
     opens_at = event.starts_at - dt.timedelta(minutes=opens_minutes)
+    if event.format not in ONLINE_FORMATS:
+        return JoinDecision(None, "in_person")
     if event.status == EventStatus.cancelled:
         return JoinDecision(None, "event_cancelled")
     if registration.status == RegistrationStatus.cancelled:

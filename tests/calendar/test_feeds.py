@@ -254,7 +254,7 @@ async def test_private_feed_has_only_own_confirmed_places_with_personal_links(
     response = await client.get(f"/c/{token}.ics")
     assert response.status_code == 200
     assert response.headers["content-type"] == ICS
-    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["cache-control"] == "private, no-cache"
     assert response.headers["x-robots-tag"] == "noindex"
     assert set(both_parsers_agree(response.content)) == {mine.uid, also_mine.uid}
     assert SECRET_ROOM not in response.text

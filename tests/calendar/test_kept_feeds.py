@@ -205,7 +205,8 @@ async def test_a_rescheduled_event_reaches_every_feed_with_new_times_and_sequenc
         assert _sequence(response.content) == 1, path
         if "etag" in old.headers:
             assert response.headers["etag"] != old.headers["etag"], path
-            assert response.headers["last-modified"] != old.headers["last-modified"], path
+            if "last-modified" in old.headers:
+                assert response.headers["last-modified"] != old.headers["last-modified"], path
 
 
 async def test_concurrent_first_requests_share_one_build(
