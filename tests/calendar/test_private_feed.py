@@ -196,7 +196,7 @@ def _assert_valid_and_empty(body: bytes) -> None:
     parsed = vobject.readOne(body.decode())
     assert not hasattr(parsed, "vevent")
     assert parsed.vtimezone.tzid.value == "Europe/London"
-    assert parsed.x_wr_calname.value == "My events"
+    assert parsed.x_wr_calname.value == "My union events"
 
 
 async def test_after_erasure_the_feed_is_an_empty_calendar_and_keeps_only_the_links_hash(
