@@ -6,8 +6,10 @@ turns the record into its effects, in the caller's transaction:
 
 - capacity: a new capacity is recounted under the event's lock and promotes the first
   people waiting (``registration.service.change_capacity``);
-- notices: a move of time, place or joining link on a published event emails every
-  confirmed registrant (``registration.notices.notify_event_updated``); a cancellation emails
+- notices: an edit to anything the calendar invite shows (``catalog.fields.INVITE_FIELDS``)
+  on a published event sends every confirmed registrant the update invite
+  (``registration.notices.notify_event_updated``); a move of its time or place also tells
+  the waiting list, without an invite (``notify_waitlist_moved``); a cancellation emails
   everyone confirmed or waiting (``notify_event_cancelled``);
 - alerts: a first publication queues the topic alerts (``alerts.service.on_event_published``);
 - the audit log: one row per operation (and per promotion), joining links never shown.
@@ -57,10 +59,13 @@ __all__ = [
 @dataclass(frozen=True)
 class Applied:
     """A lifecycle operation's record and what applying it did: how many registrants were
-    emailed, who was promoted by a capacity rise, how many topic alerts were queued."""
+    emailed (``notified``: confirmed places, and on a cancellation the waiting list too;
+    ``waitlist_notified``: the waiting list told of a move), who was promoted by a capacity
+    rise, how many topic alerts were queued."""
 
     change: EventChange
     notified: int = 0
+    waitlist_notified: int = 0
     promoted: list[Registration] = field(default_factory=list)
     alerts: int = 0
 
@@ -117,7 +122,7 @@ async def _record(
         return
     if change.operation == Operation.updated:
         old, new = audit.changes(*catalog.changed_values(change))
-        if change.moved:
+        if change.shown:
             old["ical_sequence"], new["ical_sequence"] = (
                 change.sequence_before,
                 change.sequence_after,
@@ -170,14 +175,18 @@ async def apply(
         return Applied(change)
     event = change.event
     promoted = await _capacity(session, clock, change, signer=signer)
-    notified = alerts_queued = 0
-    if change.times_or_place_changed and event.status == EventStatus.published:
+    notified = waiting = alerts_queued = 0
+    if change.invite_changed and event.status == EventStatus.published:
         notified = await notices.notify_event_updated(
+            session, clock, event=event, changed=change.shown, signer=_edits_need(signer)
+        )
+    if change.times_or_place_changed and event.status == EventStatus.published:
+        waiting = await notices.notify_waitlist_moved(
             session, clock, event=event, changed=change.moved, signer=_edits_need(signer)
         )
     if change.operation == Operation.cancelled:
         notified = await notices.notify_event_cancelled(session, clock, event=event)
-    await _record(session, clock, change, actor, notified)
+    await _record(session, clock, change, actor, notified + waiting)
     for registration in promoted:
         await audit.record(
             session,
@@ -193,7 +202,13 @@ async def apply(
     # publication (after an unpublish) queue nothing.
     if change.status_after == EventStatus.published and change.status_changed:
         alerts_queued = await alerts.on_event_published(session, clock, event=event)
-    return Applied(change, notified=notified, promoted=promoted, alerts=alerts_queued)
+    return Applied(
+        change,
+        notified=notified,
+        waitlist_notified=waiting,
+        promoted=promoted,
+        alerts=alerts_queued,
+    )
 
 
 # The operations --------------------------------------------------------------------------

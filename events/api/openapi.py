@@ -397,9 +397,12 @@ OPERATIONS: dict[str, Operation] = {
     "organiser_update": Operation(
         operation_id="updateEvent",
         summary="Change an event (organiser)",
-        description="Only the fields sent change. A new time, place or joining link raises "
-        "the event's iCal sequence and emails every confirmed registrant an update; a higher "
-        "capacity gives places to the people waiting, in order. A cancelled event cannot be "
+        description="Only the fields sent change. A change to anything the calendar invite "
+        "shows (title, summary, description, time, place, format, joining link, organiser or "
+        "web address) raises the event's iCal sequence and emails every confirmed registrant "
+        "an update; a new time or place also emails the people waiting (without an invite). "
+        "Other changes send nothing. A higher capacity gives places to the people waiting, "
+        "in order. A cancelled event cannot be "
         "changed (409 `event_cancelled`).",
         response=ref("ManagedEvent"),
         tag="organiser",

@@ -384,7 +384,8 @@ class ManagedEvent(EventDetail):
     joining_url: str
     """The online room: private to the event's organisers and confirmed attendees."""
     ical_sequence: int
-    """Goes up whenever the time, place or joining link changes."""
+    """Goes up whenever anything the calendar invite shows changes (title, summary,
+    description, time, place, format, joining link, organiser or web address)."""
     registration_opens_at: LocalDateTime | None
     registration_closes_at: LocalDateTime | None
     access_notes: str

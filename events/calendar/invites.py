@@ -8,8 +8,8 @@ Pure, like ``compose``:
   the entry;
 - a place the member cancelled carries ``METHOD:CANCEL`` with a higher SEQUENCE, and so does
   a cancelled event for a confirmed place (``STATUS:CANCELLED``), so calendar apps remove it;
-- waiting-list places, broadcasts and reminders carry none (nothing to put in a calendar, or
-  nothing that changed).
+- waiting-list places (and the notice that their event moved), broadcasts and reminders
+  carry none (nothing to put in a calendar, or nothing that changed).
 
 SEQUENCE: the one the message was queued with (``payload["sequence"]``), which the
 registration room keeps above every invite queued before to that address about that event

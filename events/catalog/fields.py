@@ -1,8 +1,9 @@
 """The one list of an event's editable fields, and the rules its values must meet.
 
 ``EventInput`` *is* the list: each of its fields carries a ``FieldSpec`` saying what kind of
-value it holds, how long it may be, whether a change moves the event in members' calendars,
-whether the audit log may show it, and which control of the console's form edits it.
+value it holds, how long it may be, whether it shows in the calendar invite (``invite``,
+which every field must decide), whether the audit log may show it, and which control of the
+console's form edits it.
 Create, update, the change record, duplicate, the write API's bodies (``api/schemas.py``)
 and the console form (``organiser/event_forms.py``) are all derived from it. Adding a field
 means: the model, a migration, a field here, and the form's template.
@@ -37,14 +38,24 @@ class FieldKind(enum.StrEnum):
     minutes = "minutes"  # minutes before the start (reminders)
 
 
-@dataclass(frozen=True)
+class Shown(enum.StrEnum):
+    """Whether a field shows in the calendar invite (``calendar/builders.py``), so whether
+    changing it must update the entry in registrants' calendars.
+    ``tests/calendar/test_invite_fields.py`` builds the invite to check every mark."""
+
+    no = "no"  # not in the invite: a change sends nothing and keeps the iCal sequence
+    invite = "invite"  # in the invite: confirmed places get an update (METHOD:REQUEST)
+    moves = "moves"  # the time or the place: the waiting list is told as well (plain email)
+
+
+@dataclass(frozen=True, kw_only=True)
 class FieldSpec:
     kind: FieldKind
+    invite: Shown  # no default: a new field must say whether it shows in the invite
     doc: str = ""  # what the write API's document says about it
     max_length: int | None = None
     min_length: int = 0
     nullable: bool = False  # may be empty (None): no limit, no region, not in a series...
-    notify: bool = False  # a change moves the event in calendars and emails registrants
     secret: bool = False  # the audit log says that it changed, never what it is
     form: str = ""  # the console form's control (for a moment, the prefix of date and time)
     choices: type[enum.Enum] | None = None
@@ -62,44 +73,53 @@ def _spec(default: Any = dataclasses.MISSING, **spec: Any) -> Any:
 
 
 K = FieldKind
+S = Shown
 
 
 @dataclass(frozen=True)
 class EventInput:
     """An event as its organiser describes it. Times are aware; they are stored in UTC."""
 
-    title: str = _spec(kind=K.text, max_length=200, min_length=1)
-    kind: EventKind = _spec(kind=K.choice, choices=EventKind)
-    format: EventFormat = _spec(kind=K.choice, choices=EventFormat, notify=True)
+    # ``invite``: see ``Shown``. The invite shows the title, the summary and description,
+    # the times, the place, how it is held (with the personal joining link for online and
+    # hybrid events), the organiser (ORGANIZER) and the event page's address (URL).
+    title: str = _spec(kind=K.text, invite=S.invite, max_length=200, min_length=1)
+    kind: EventKind = _spec(kind=K.choice, invite=S.no, choices=EventKind)
+    format: EventFormat = _spec(kind=K.choice, invite=S.moves, choices=EventFormat)
     starts_at: dt.datetime = _spec(
         kind=K.moment,
-        notify=True,
+        invite=S.moves,
         form="start",
         doc="With its UTC offset, e.g. 2026-03-30T16:00:00+01:00.",
     )
-    ends_at: dt.datetime = _spec(kind=K.moment, notify=True, form="end", doc="After `starts_at`.")
+    ends_at: dt.datetime = _spec(
+        kind=K.moment, invite=S.moves, form="end", doc="After `starts_at`."
+    )
     timezone: str = _spec(
         "Europe/London",
         kind=K.text,
+        invite=S.moves,
         max_length=64,
-        notify=True,
         doc="The IANA zone the event is shown in, e.g. Europe/London.",
     )
-    summary: str = _spec("", kind=K.text, max_length=1000)
-    description: str = _spec("", kind=K.text, max_length=50_000, doc="Markdown.")
-    all_day: bool = _spec(False, kind=K.flag, notify=True)
-    venue_name: str = _spec("", kind=K.text, max_length=200, notify=True)
-    venue_address: str = _spec("", kind=K.text, max_length=1000, notify=True)
-    town: str = _spec("", kind=K.text, max_length=120, notify=True)
-    postcode: str = _spec("", kind=K.text, max_length=10, notify=True)
+    summary: str = _spec("", kind=K.text, invite=S.invite, max_length=1000)
+    description: str = _spec("", kind=K.text, invite=S.invite, max_length=50_000, doc="Markdown.")
+    all_day: bool = _spec(False, kind=K.flag, invite=S.moves)
+    venue_name: str = _spec("", kind=K.text, invite=S.moves, max_length=200)
+    venue_address: str = _spec("", kind=K.text, invite=S.moves, max_length=1000)
+    town: str = _spec("", kind=K.text, invite=S.moves, max_length=120)
+    postcode: str = _spec("", kind=K.text, invite=S.moves, max_length=10)
+    # For the listing's filters; the invite's LOCATION does not name it.
     region: str | None = _spec(
-        None, kind=K.ref, nullable=True, notify=True, doc="A region's slug, e.g. `north-west`."
+        None, kind=K.ref, invite=S.no, nullable=True, doc="A region's slug, e.g. `north-west`."
     )
+    # The invite carries the personal link (/j/...) that leads to it, not the link itself;
+    # those entitled to it are still told when it changes.
     joining_url: str = _spec(
         "",
         kind=K.text,
+        invite=S.invite,
         max_length=1000,
-        notify=True,
         secret=True,
         doc="The online room (https). Private: only confirmed attendees get it, through "
         "their personal link.",
@@ -107,34 +127,38 @@ class EventInput:
     capacity: int | None = _spec(
         None,
         kind=K.number,
+        invite=S.no,
         nullable=True,
         doc="Confirmed places in all; null for unlimited. Raising it promotes people waiting.",
     )
-    waiting_list_enabled: bool = _spec(False, kind=K.flag)
+    waiting_list_enabled: bool = _spec(False, kind=K.flag, invite=S.no)
     registration_opens_at: dt.datetime | None = _spec(
-        None, kind=K.moment, nullable=True, form="opens"
+        None, kind=K.moment, invite=S.no, nullable=True, form="opens"
     )
     registration_closes_at: dt.datetime | None = _spec(
-        None, kind=K.moment, nullable=True, form="closes"
+        None, kind=K.moment, invite=S.no, nullable=True, form="closes"
     )
-    members_only: bool = _spec(False, kind=K.flag)
+    members_only: bool = _spec(False, kind=K.flag, invite=S.no)
     access: tuple[str, ...] = _spec(
         (),
         kind=K.codes,
+        invite=S.no,
         max_length=40,
         attribute="access_provisions",
         doc="Access provision codes, e.g. `step_free`, `bsl`.",
     )
-    access_notes: str = _spec("", kind=K.text, max_length=5000)
-    organiser_name: str = _spec("", kind=K.text, max_length=200)
-    organiser_email: str = _spec("", kind=K.text, max_length=320)
-    topics: tuple[str, ...] = _spec((), kind=K.refs, doc="Topic slugs.")
-    series: str | None = _spec(None, kind=K.ref, nullable=True)
-    campaign: str | None = _spec(None, kind=K.ref, nullable=True)
-    # None keeps the current address (a new event's comes from its title).
+    access_notes: str = _spec("", kind=K.text, invite=S.no, max_length=5000)
+    organiser_name: str = _spec("", kind=K.text, invite=S.invite, max_length=200)
+    organiser_email: str = _spec("", kind=K.text, invite=S.invite, max_length=320)
+    topics: tuple[str, ...] = _spec((), kind=K.refs, invite=S.no, doc="Topic slugs.")
+    series: str | None = _spec(None, kind=K.ref, invite=S.no, nullable=True)
+    campaign: str | None = _spec(None, kind=K.ref, invite=S.no, nullable=True)
+    # None keeps the current address (a new event's comes from its title). The invite's URL
+    # is the event page's.
     slug: str | None = _spec(
         None,
         kind=K.slug,
+        invite=S.invite,
         nullable=True,
         max_length=100,
         doc="The event's web address; changing it breaks links already shared.",
@@ -142,6 +166,7 @@ class EventInput:
     reminder_offsets: tuple[int, ...] = _spec(
         DEFAULT_REMINDER_OFFSETS,
         kind=K.minutes,
+        invite=S.no,
         form="reminders",
         doc="Minutes before the start at which registrants are reminded.",
     )
@@ -166,16 +191,18 @@ REQUIRED_ON_CREATE = tuple(
     for item in dataclasses.fields(EventInput)
     if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
 )
-# A change to any of these moves the event in members' calendars: the iCal sequence goes
-# up and every confirmed registrant is emailed an update.
-# The update email names them in this order: when first, then how and where.
+# A change to any of these changes the calendar invite: the iCal sequence goes up and every
+# confirmed registrant is sent the update (METHOD:REQUEST). The update email names them in
+# this order: when first, then how and where, then the rest.
 _WHEN = ("starts_at", "ends_at", "timezone", "all_day")
-NOTIFY_FIELDS = tuple(
+INVITE_FIELDS = tuple(
     sorted(
-        (name for name, spec in EDITABLE.items() if spec.notify),
-        key=lambda name: 0 if name in _WHEN else 1,
+        (name for name, spec in EDITABLE.items() if spec.invite != Shown.no),
+        key=lambda name: 0 if name in _WHEN else 1 if EDITABLE[name].invite == Shown.moves else 2,
     )
 )
+# The time or the place: a change also tells the waiting list (a plain email).
+MOVE_FIELDS = tuple(name for name in INVITE_FIELDS if EDITABLE[name].invite == Shown.moves)
 HIDDEN_IN_AUDIT = frozenset(name for name, spec in EDITABLE.items() if spec.secret)
 # Fields that always hold a value: null cannot clear them.
 NEVER_EMPTY = frozenset(name for name, spec in EDITABLE.items() if not spec.nullable)

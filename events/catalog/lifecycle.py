@@ -2,11 +2,11 @@
 cancel and duplicate.
 
 Each operation changes the event and returns an ``EventChange``: a frozen record of what it
-did (fields with their old and new values, whether the time or place moved, the capacity
-asked for, the status before and after). It reacts to nothing itself: notices to
-registrants, topic alerts, the capacity recount and promotions, and the audit log are
-applied from that record by ``events.lifecycle``, one level up, so this package imports
-none of the rooms that react to it.
+did (fields with their old and new values, whether the calendar invite changed and whether
+the time or place moved, the capacity asked for, the status before and after). It reacts
+to nothing itself: notices to registrants, topic alerts, the capacity recount and
+promotions, and the audit log are applied from that record by ``events.lifecycle``, one
+level up, so this package imports none of the rooms that react to it.
 
 Services take ``(session, clock, ...)``, flush, and never commit.
 """
@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events.catalog.fields import (
     EDITABLE,
-    NOTIFY_FIELDS,
+    INVITE_FIELDS,
+    MOVE_FIELDS,
     EventInput,
     FieldKind,
     event_values,
@@ -85,12 +86,25 @@ class EventChange:
         return list(self.fields)
 
     @property
+    def shown(self) -> list[str]:
+        """The changed fields that show in the calendar invite (``fields.INVITE_FIELDS``),
+        in the order the update email names them."""
+        return [name for name in INVITE_FIELDS if name in self.fields]
+
+    @property
+    def invite_changed(self) -> bool:
+        """An edit that changed the invite: the sequence went up, confirmed places are sent
+        the update."""
+        return bool(self.shown) and self.operation == Operation.updated
+
+    @property
     def moved(self) -> list[str]:
-        """The changed fields that move the event in calendars (time, place, link)."""
-        return [name for name in NOTIFY_FIELDS if name in self.fields]
+        """The changed fields that are the event's time or place (``fields.MOVE_FIELDS``)."""
+        return [name for name in MOVE_FIELDS if name in self.fields]
 
     @property
     def times_or_place_changed(self) -> bool:
+        """An edit that moved the event: the waiting list is told as well."""
         return bool(self.moved) and self.operation == Operation.updated
 
     @property
@@ -262,8 +276,9 @@ async def create_event(
 async def update_event(
     session: AsyncSession, clock: Clock, *, event: Event, data: EventInput
 ) -> EventChange:
-    """Apply an edit. A save that changes nothing does nothing. A new time, place or
-    joining link raises the iCal sequence (it only ever goes up). The slug changes only
+    """Apply an edit. A save that changes nothing does nothing. A change to anything the
+    calendar invite shows (``fields.INVITE_FIELDS``) raises the iCal sequence (it only ever
+    goes up); any other change keeps it. The slug changes only
     when ``data.slug`` names a new one. A cancelled event cannot be edited. The capacity
     asked for is in the record; the caller recounts places (``events.lifecycle``).
 
@@ -292,7 +307,7 @@ async def update_event(
         _write(event, name, change.new, rows)
     event.updated_at = clock.now()
     sequence = event.ical_sequence
-    if any(name in fields for name in NOTIFY_FIELDS):
+    if any(name in fields for name in INVITE_FIELDS):
         event.ical_sequence += 1
     await session.flush()
     return EventChange(

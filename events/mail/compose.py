@@ -7,8 +7,8 @@ events) and hands it over; ``calendar`` is the hook for the invite part built by
 ``events.calendar``.
 
 Kinds about a registration: confirmed, waitlisted, promoted, cancelled, event_updated,
-event_cancelled, broadcast, reminder. Kinds about a topic subscription (no registration):
-subscription_confirm, alert, alert_digest; the last two carry RFC 8058 one-click
+event_cancelled, broadcast, reminder, waitlist_moved. Kinds about a topic subscription
+(no registration): subscription_confirm, alert, alert_digest; the last two carry RFC 8058 one-click
 ``List-Unsubscribe`` headers.
 
 ``Reply-To``: mail about an event reaches its organiser when someone replies (the handler
@@ -82,6 +82,11 @@ CHANGE_LABELS: Mapping[str, str] = {
     "format": "how it is held (online or in person)",
     "joining_url": "the joining link",
     "title": "the title",
+    "summary": "the summary",
+    "description": "the description",
+    "organiser_name": "the organiser",
+    "organiser_email": "the organiser's email address",
+    "slug": "the event page's address",
 }
 
 # How an event is held, as its ``format`` column says.

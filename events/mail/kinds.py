@@ -21,6 +21,8 @@ class MessageKind(enum.StrEnum):
     event_updated = "event_updated"
     event_cancelled = "event_cancelled"
     broadcast = "broadcast"
+    # registration: the waiting list told that the event's time or place changed (no invite)
+    waitlist_moved = "waitlist_moved"
     # alerts
     subscription_confirm = "subscription_confirm"
     alert = "alert"

@@ -187,7 +187,8 @@ async def edit_event(request: Request, organiser: Organiser) -> Response:
                     actor=Actor.of(organiser),
                     signer=context.signer,
                 )
-                new_slug, emailed = change.event.slug, change.notified
+                new_slug = change.event.slug
+                emailed = change.notified + change.waitlist_notified
     except InvalidInput as invalid:
         parsed.errors.update(form_errors(invalid.fields))
     except Conflict as refused:

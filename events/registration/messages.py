@@ -1,7 +1,8 @@
 """The registration room's messages: a person's own place (confirmed, waitlisted, promoted,
 cancelled, reminder) and the notices to everyone holding a place at an event (event
-updated or cancelled, an organiser's broadcast). Their models, and the handler that decides
-at send time whether each still applies and composes it.
+updated or cancelled, an organiser's broadcast) or waiting for one (the event moved).
+Their models, and the handler that decides at send time whether each still applies and
+composes it.
 
 Send-time rules (``_skip_reason``), from the registration and the event as they are now:
 
@@ -13,7 +14,10 @@ Send-time rules (``_skip_reason``), from the registration and the event as they 
   also needs the place still confirmed, the event still published, at the start it was
   queued for, and not yet started;
 - a cancelled event's notice goes whatever happened to the registration, and so does a
-  place's cancellation (an erasure's included: it removes the calendar entry).
+  place's cancellation (an erasure's included: it removes the calendar entry);
+- a move's notice to the waiting list goes while the person is still waiting (a
+  promotion's email brings the new details and the invite) and the event is not cancelled
+  since (that has its own notice).
 
 Each skipped row keeps its reason. A message's ``sequence`` (its invite's SEQUENCE) was given
 when it was queued (``service.invite_sequence``).
@@ -120,6 +124,18 @@ class EventCancelled(PlaceMessage):
     subject_template: ClassVar[str] = "Cancelled: {title}"
 
 
+class WaitlistMoved(PlaceMessage):
+    """To someone on the waiting list: the event's time or place changed (``changed``: those
+    fields) and they are still waiting. A plain email, never a calendar invite: they hold no
+    place, so nothing goes in their calendar. It carries the management link only (to leave
+    the waiting list), never the joining or calendar link. (A cancelled event's notice to
+    the waiting list is ``EventCancelled``, which carries no invite for them either.)"""
+
+    kind: Literal[MessageKind.waitlist_moved] = MessageKind.waitlist_moved
+    subject_template: ClassVar[str] = "Changed: {title} (you are on the waiting list)"
+    changed: list[str] = []
+
+
 class Broadcast(PlaceMessage):
     kind: Literal[MessageKind.broadcast] = MessageKind.broadcast
     subject_template: ClassVar[str] = "{subject} ({title})"
@@ -162,12 +178,26 @@ def _superseded(
     return None
 
 
+def _waitlist_skip(event: Event | None, registration: Registration | None) -> str | None:
+    if registration is None or registration.erased_at is not None:
+        return "the registration no longer exists"
+    if registration.status == RegistrationStatus.cancelled:
+        return "the registration was cancelled"
+    if registration.status != RegistrationStatus.waitlisted:
+        return f"superseded: the registration is {registration.status.value} now"
+    if event is not None and event.status == EventStatus.cancelled:
+        return "superseded: the event was cancelled"
+    return None
+
+
 def _skip_reason(
     message: PlaceMessage, event: Event | None, registration: Registration | None, now: dt.datetime
 ) -> str | None:
     """Why this message should not be sent any more, or None to send it."""
     if type(message) in _PLACE_NEWS:
         return _superseded(message, event, registration)
+    if isinstance(message, WaitlistMoved):
+        return _waitlist_skip(event, registration)
     if not isinstance(message, _NOTICES):
         return None
     if registration is None or registration.erased_at is not None:
@@ -198,6 +228,7 @@ class RegistrationMail:
         Reminder,
         EventUpdated,
         EventCancelled,
+        WaitlistMoved,
         Broadcast,
     )
 

@@ -262,8 +262,10 @@ async def test_patch_changes_only_the_fields_sent(
     assert changed.status_code == 200
     after = changed.json()
     assert after["title"] == "Renamed"
-    for name in ("starts_at", "ends_at", "capacity", "topics", "joining_url", "ical_sequence"):
+    for name in ("starts_at", "ends_at", "capacity", "topics", "joining_url"):
         assert after[name] == before[name], name
+    # The title shows in calendar invites (issue 13 item 3).
+    assert after["ical_sequence"] == before["ical_sequence"] + 1
     cleared = await api.call(
         "PATCH", "/events/{slug}", path={"slug": event.slug}, json={"capacity": None}
     )
@@ -297,6 +299,34 @@ async def test_patch_reschedule_raises_the_sequence_and_emails_each_confirmed_re
     assert sorted(m.recipient for m in updates) == ["jo@example.org", "sam@example.org"]
     feed = await client.get(f"/events/{event.slug}.ics")
     assert "SEQUENCE:1" in feed.text
+
+
+async def test_patch_of_the_summary_updates_calendars_and_of_members_only_sends_nothing(
+    client: httpx.AsyncClient, make: Factory, owner: Organiser, owner_token: str
+) -> None:
+    """Issue 13 item 3 through the write API: the summary shows in the invite, so each
+    confirmed place is sent the update at SEQUENCE + 1; members_only does not."""
+    event = await make.event("Summarised", capacity=1, waiting_list_enabled=True)
+    await give_event(make.database, event, owner)
+    await register(make, event, "jo@example.org")
+    await register(make, event, "waiting@example.org")
+    api = Checked(client, owner_token)
+    changed = await api.call(
+        "PATCH", "/events/{slug}", path={"slug": event.slug}, json={"summary": "Bring a laptop."}
+    )
+    assert changed.status_code == 200
+    assert changed.json()["ical_sequence"] == event.ical_sequence + 1
+    [update] = await outbox(make.database, "event_updated")
+    assert update.recipient == "jo@example.org" and update.payload["changed"] == ["summary"]
+    assert update.payload["sequence"] == event.ical_sequence + 1
+    # Not a move: the waiting list hears nothing.
+    assert await outbox(make.database, "waitlist_moved") == []
+    hidden = await api.call(
+        "PATCH", "/events/{slug}", path={"slug": event.slug}, json={"members_only": True}
+    )
+    assert hidden.status_code == 200 and hidden.json()["members_only"] is True
+    assert hidden.json()["ical_sequence"] == event.ical_sequence + 1
+    assert len(await outbox(make.database, "event_updated")) == 1
 
 
 async def test_patch_capacity_rise_promotes_the_waiting_list(

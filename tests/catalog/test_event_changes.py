@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +16,9 @@ from sqlalchemy import select
 from events import lifecycle as service
 from events.audit.models import ActorKind, AuditEntry
 from events.audit.service import SYSTEM, Actor
-from events.catalog.fields import EventInput
+from events.catalog.fields import EDITABLE, INVITE_FIELDS, MOVE_FIELDS, EventInput
 from events.catalog.lifecycle import event_with_details
-from events.catalog.models import Event, EventFormat, EventStatus
+from events.catalog.models import Event, EventFormat, EventKind, EventStatus
 from events.db import Database, unit_of_work
 from events.errors import Conflict, InvalidInput
 from events.registration import service as registrations
@@ -263,3 +264,120 @@ async def test_raising_capacity_during_a_rush_never_overfills(
     kinds = Counter(m.kind for m in await outbox(database))
     # Everyone confirmed got exactly one "you have a place" (confirmed or promoted).
     assert kinds["confirmed"] + kinds["promoted"] == 5
+
+
+# Issue 13 item 3: every change that shows in a calendar updates it ------------------------
+
+# A new value for each field the invite shows (``fields.INVITE_FIELDS``), valid on the event
+# ``_booked_hybrid`` makes.
+SHOWN_CHANGES: dict[str, Any] = {
+    "starts_at": -dt.timedelta(hours=1),  # a shift of the current value
+    "ends_at": dt.timedelta(hours=1),
+    "timezone": "Europe/Dublin",
+    "all_day": True,
+    "format": EventFormat.online,
+    "venue_name": "Town Hall",
+    "venue_address": "1 High Street",
+    "town": "Leeds",
+    "postcode": "LS1 1AA",
+    "title": "Renamed",
+    "summary": "A new summary.",
+    "description": "A new description.",
+    "joining_url": "https://meet.example.org/another-room",
+    "organiser_name": "Another Organiser",
+    "organiser_email": "another@union.example.org",
+    "slug": "a-new-address",
+}
+
+
+async def _booked_hybrid(make: Factory) -> Event:
+    """A hybrid event with one confirmed place (sam) and one person waiting (alex)."""
+    event = await make.event(
+        "Hybrid clinic",
+        capacity=1,
+        waiting_list_enabled=True,
+        format=EventFormat.hybrid,
+        venue_name="Hamilton House",
+        town="London",
+        postcode="WC1H 9BD",
+    )
+    await register(make, event, "sam@example.org")
+    await register(make, event, "alex@example.org")
+    return event
+
+
+def _changed(data: EventInput, name: str, value: Any) -> EventInput:
+    current = getattr(data, name)
+    if isinstance(value, dt.timedelta):
+        value = current + value
+    return dataclasses.replace(data, **{name: value})
+
+
+async def test_each_field_shown_in_the_invite_sends_confirmed_places_an_update(
+    make: Factory, database: Database
+) -> None:
+    """Changing any field the invite shows, through the service, raises the sequence by one
+    and queues one update (METHOD:REQUEST at the new SEQUENCE) per confirmed place; the time
+    and place also queue the plain waiting-list notice, the rest do not."""
+    assert set(SHOWN_CHANGES) == set(INVITE_FIELDS), "give each shown field a new value"
+    event = await _booked_hybrid(make)
+    for name, value in SHOWN_CHANGES.items():
+        before = await _event(database, event.id)
+        updates = len(await outbox(database, "event_updated"))
+        waiting = len(await outbox(database, "waitlist_moved"))
+        data = await _input_of(database, event.id)
+        change = await _update(make, event.id, _changed(data, name, value))
+        assert change.changed == [name] and change.notified == 1, name
+        after = await _event(database, event.id)
+        assert after.ical_sequence == before.ical_sequence + 1, name
+        *_, update = await outbox(database, "event_updated")
+        assert len(await outbox(database, "event_updated")) == updates + 1, name
+        assert update.recipient == "sam@example.org", name
+        assert update.payload["changed"] == [name], name
+        assert update.payload["sequence"] == after.ical_sequence, name
+        moved = await outbox(database, "waitlist_moved")
+        if name in MOVE_FIELDS:
+            assert change.waitlist_notified == 1 and len(moved) == waiting + 1, name
+            assert moved[-1].recipient == "alex@example.org"
+            assert moved[-1].payload["changed"] == [name]
+        else:
+            assert change.waitlist_notified == 0 and len(moved) == waiting, name
+
+
+async def test_a_change_the_invite_does_not_show_sends_nothing_and_keeps_the_sequence(
+    make: Factory, database: Database
+) -> None:
+    topic = await make.topic("Pay")
+    series = await make.series("Pay series")
+    campaign = await make.campaign("Pay week")
+    hidden: dict[str, Any] = {
+        "kind": EventKind.training,
+        "region": "wales",
+        "waiting_list_enabled": False,
+        "registration_opens_at": -dt.timedelta(days=1),
+        "registration_closes_at": -dt.timedelta(hours=2),
+        "members_only": True,
+        "access": ("step_free",),
+        "access_notes": "Lift to every floor.",
+        "topics": (topic.slug,),
+        "series": series.slug,
+        "campaign": campaign.slug,
+        "reminder_offsets": (30,),
+        # Last: the place it adds goes to alex, whose "a place has come up" mail brings the
+        # invite; still no update and the same sequence.
+        "capacity": 2,
+    }
+    assert set(hidden) == set(EDITABLE) - set(INVITE_FIELDS), "give each field a new value"
+    event = await _booked_hybrid(make)
+    queued = Counter(m.kind for m in await outbox(database))
+    for name, value in hidden.items():
+        data = await _input_of(database, event.id)
+        if name.startswith("registration_"):
+            value = data.starts_at + value
+        elif name == "capacity":
+            queued["promoted"] += 1
+        change = await _update(make, event.id, dataclasses.replace(data, **{name: value}))
+        assert change.changed == [name], name
+        assert change.notified == change.waitlist_notified == 0, name
+        assert (await _event(database, event.id)).ical_sequence == event.ical_sequence, name
+        assert Counter(m.kind for m in await outbox(database)) == queued, name

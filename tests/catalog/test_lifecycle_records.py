@@ -88,6 +88,7 @@ async def test_update_records_old_and_new_values_the_move_and_the_capacity_delta
     assert change.fields["starts_at"].new == later
     assert set(change.changed) == {"title", "starts_at", "ends_at", "capacity"}
     assert change.moved == ["starts_at", "ends_at"] and change.times_or_place_changed
+    assert change.shown == ["starts_at", "ends_at", "title"] and change.invite_changed
     assert change.capacity_delta == 4
     assert (change.sequence_before, change.sequence_after) == (0, 1)
     assert not change.status_changed
@@ -99,7 +100,7 @@ async def test_update_records_old_and_new_values_the_move_and_the_capacity_delta
     assert await _side_effects(database) == before
 
 
-async def test_a_resave_records_nothing_and_a_title_change_moves_nothing(
+async def test_a_resave_records_nothing_and_a_title_change_updates_the_invite_only(
     make: Factory, database: Database
 ) -> None:
     created = await _create(make)
@@ -113,7 +114,9 @@ async def test_a_resave_records_nothing_and_a_title_change_moves_nothing(
     assert same.nothing and same.changed == [] and same.capacity_delta is None
     assert retitled.changed == ["title"] and retitled.moved == []
     assert not retitled.times_or_place_changed
-    assert retitled.sequence_before == retitled.sequence_after == 0
+    # The title shows in the invite (issue 13 item 3): calendars get it, the sequence rises.
+    assert retitled.shown == ["title"] and retitled.invite_changed
+    assert (retitled.sequence_before, retitled.sequence_after) == (0, 1)
 
 
 async def test_publish_unpublish_and_cancel_record_the_status_transition(

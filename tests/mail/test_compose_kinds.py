@@ -27,6 +27,7 @@ PAYLOADS: dict[str, dict[str, object]] = {
     "event_updated": {"status": "confirmed", "changed": ["starts_at", "venue_name"], "sequence": 2},
     "event_cancelled": {"status": "waitlisted", "sequence": 3},
     "broadcast": {"status": "confirmed", "subject": "Slides", "body": "See you soon"},
+    "waitlist_moved": {"status": "waitlisted", "changed": ["starts_at", "venue_name"]},
     "reminder": {"status": "confirmed", "offset": 60, "starts_at": "2026-03-30T17:00:00+00:00"},
     "subscription_confirm": {"subscription_id": 5, "confirm_token": "5.abc"},
     "alert": {"subscription_id": 5, "unsubscribe_token": "5.def"},
@@ -95,6 +96,20 @@ def test_waitlisted_people_get_no_joining_or_calendar_link() -> None:
     assert text is not None
     assert "/j/" not in text.get_content() and "/c/" not in text.get_content()
     assert "still on the waiting list" in text.get_content()
+
+
+def test_the_waiting_list_hears_of_a_move_without_a_joining_or_calendar_link() -> None:
+    """Even a row that carried those tokens: a waiting place has neither (issue 13 item 3)."""
+    message = build("waitlist_moved")
+    assert message["Subject"] == "Changed: Small group interventions (you are on the waiting list)"
+    for part in (message.get_body(("plain",)), message.get_body(("html",))):
+        assert part is not None
+        content = part.get_content()
+        assert "/j/" not in content and "/c/" not in content
+        assert "still on the waiting list" in content
+        assert "the start time, the venue" in content
+        assert "https://events.example.org/r/manage-abc" in content
+    assert all(p.get_content_type() != "text/calendar" for p in message.walk())
 
 
 def test_topic_names_cannot_inject_headers() -> None:

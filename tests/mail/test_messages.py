@@ -35,6 +35,7 @@ EXAMPLES: dict[MessageKind, dict[str, Any]] = {
     MessageKind.event_updated: {**PLACE, "changed": ["starts_at"], "sequence": 2},
     MessageKind.event_cancelled: {**PLACE, "sequence": 3},
     MessageKind.broadcast: {**PLACE, "subject": "Slides", "body": "See you"},
+    MessageKind.waitlist_moved: {**PLACE, "status": "waitlisted", "changed": ["venue_name"]},
     MessageKind.subscription_confirm: {"subscription_id": 5, "topic_name": "SEND"},
     MessageKind.alert: {"subscription_id": 5, "event_id": 7, "frequency": "immediate"},
     MessageKind.alert_digest: {"subscription_id": 5, "event_ids": [7, 8]},

@@ -225,11 +225,14 @@ async def test_reschedule_raises_sequence_and_emails_each_confirmed_registrant_o
     form = await _edit_form(console, event.slug, start_time="18:00", end_time="19:30")
     response = await console.post(f"/organiser/events/{event.slug}/edit", data=form)
     assert response.status_code == 303, response.text
-    assert response.headers["location"].endswith("?done=saved&emailed=2")
+    # Two confirmed places and, for a new time, the one person still waiting.
+    assert response.headers["location"].endswith("?done=saved&emailed=3")
     after = await _event(database, event.id)
     assert after.ical_sequence == event.ical_sequence + 1
     updates = await outbox(database, "event_updated")
     assert sorted(m.recipient for m in updates) == ["one@example.org", "two@example.org"]
+    [waiting] = await outbox(database, "waitlist_moved")
+    assert waiting.recipient == "waiting@example.org"
     assert all(m.payload["sequence"] == after.ical_sequence for m in updates)
     assert set(updates[0].payload["changed"]) == {"starts_at", "ends_at"}
 
@@ -251,22 +254,41 @@ async def test_reschedule_raises_sequence_and_emails_each_confirmed_registrant_o
     assert "Start (UTC)" in log.text and "→" in log.text
 
 
-async def test_changing_only_the_title_emails_nobody(
+async def test_a_new_title_updates_calendars_and_a_new_capacity_emails_nobody(
     console: httpx.AsyncClient, database: Database, make: Factory, organiser: Organiser
 ) -> None:
+    """Issue 13 item 3: the title shows in the calendar invite, so changing it through the
+    console sends each confirmed place the update at SEQUENCE + 1; the capacity does not
+    show, so changing it sends nothing and keeps the sequence."""
     event = await make.event("Old title", capacity=5)
     await give_event(database, event, organiser)
     await register(make, event, "one@example.org")
+    await register(make, event, "two@example.org")
+    edit = await console.get(f"/organiser/events/{event.slug}/edit")
+    assert "Changing anything shown in calendar invites (title," in edit.text
     form = await _edit_form(console, event.slug, title="New title")
     response = await console.post(f"/organiser/events/{event.slug}/edit", data=form)
     assert response.status_code == 303
+    assert response.headers["location"].endswith("?done=saved&emailed=2")
     after = await _event(database, event.id)
     assert after.title == "New title"
     assert after.slug == event.slug  # the address stays stable
-    assert after.ical_sequence == event.ical_sequence
-    assert await outbox(database, "event_updated") == []
+    assert after.ical_sequence == event.ical_sequence + 1
+    updates = await outbox(database, "event_updated")
+    assert sorted(m.recipient for m in updates) == ["one@example.org", "two@example.org"]
+    assert all(m.payload["sequence"] == after.ical_sequence for m in updates)
+    assert all(m.payload["changed"] == ["title"] for m in updates)
     [entry] = [e for e in await _audit(database, event.id) if e.action == "event.updated"]
-    assert entry.before == {"title": "Old title"} and entry.after == {"title": "New title"}
+    assert entry.before == {"title": "Old title", "ical_sequence": event.ical_sequence}
+    assert entry.after == {"title": "New title", "ical_sequence": after.ical_sequence}
+
+    form = await _edit_form(console, event.slug, capacity="8")
+    response = await console.post(f"/organiser/events/{event.slug}/edit", data=form)
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("?done=saved&emailed=0")
+    resized = await _event(database, event.id)
+    assert resized.capacity == 8 and resized.ical_sequence == after.ical_sequence
+    assert len(await outbox(database, "event_updated")) == 2
 
 
 async def test_new_joining_link_emails_registrants_but_never_appears_in_the_audit(
