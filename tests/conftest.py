@@ -284,13 +284,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # pytest-cov pauses its controller for no_cover tests and breaks when there is none
+    # (--no-cov), so the marker is added only while coverage is really measured.
+    coverage = getattr(config.pluginmanager.get_plugin("_cov"), "cov_controller", None)
     for item in items:
         names = getattr(item, "fixturenames", ())
         own_engine = "database_url" in names and "database" not in names
         if own_engine or item.nodeid.startswith(COMMITTING):
             item.add_marker(pytest.mark.committing)
-        if "postgres" in item.keywords or "browser" in item.keywords:
+        if coverage is not None and ("postgres" in item.keywords or "browser" in item.keywords):
             # Coverage is measured on the SQLite half only: the PostgreSQL twin of a test runs
             # the same code, and the browser tests drive an app in another process, so tracing
             # them adds time (coverage's tracer costs in-process tests ~60 % CPU) and no lines.
