@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from icalendar import (
@@ -37,6 +38,7 @@ from icalendar import (
 from icalendar import Event as VEvent
 
 from events.catalog.models import Event, EventFormat, EventStatus
+from events.kit.addresses import UnusableAddress, mailto
 
 PRODID = "-//National Education Union//events//EN"
 # The zone rule is read around this year, then checked year by year both ways.
@@ -455,6 +457,13 @@ def download(event: EventView, *, page_url: str) -> bytes:
     return wrap([(vevent(event, page_url=page_url), uses_zone(event))])
 
 
+def _mailto(address: str) -> str:
+    try:
+        return mailto(address)
+    except UnusableAddress:
+        return f"mailto:{quote(address.strip(), safe='@')}"
+
+
 @dataclass(frozen=True)
 class Attendee:
     name: str
@@ -486,10 +495,12 @@ def invite(
         joining_url=None if cancelled else joining_url,
         cancelled=cancelled,
     )
-    organizer = vCalAddress(f"mailto:{event.organiser_email or 'events@localhost'}")
+    # mailto: URIs (RFC 6068): a UTF-8 mailbox name percent-encoded, the domain as IDNA
+    # A-labels (events.kit.addresses.mailto says why).
+    organizer = vCalAddress(_mailto(event.organiser_email or "events@localhost"))
     organizer.params["CN"] = clean_text(event.organiser_name or "Events").replace("\n", " ")
     component.add("organizer", organizer)
-    address = vCalAddress(f"mailto:{attendee.email}")
+    address = vCalAddress(_mailto(attendee.email))
     address.params["CN"] = clean_text(attendee.name).replace("\n", " ")
     address.params["ROLE"] = "REQ-PARTICIPANT"
     address.params["PARTSTAT"] = "DECLINED" if cancelled else "ACCEPTED"
