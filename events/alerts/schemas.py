@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from events.alerts.models import AlertFrequency
 from events.errors import InvalidInput
-from events.registration.schemas import _EMAIL, EMAIL_MAX, normalise_email
+from events.registration.schemas import parse_email
 
 FREQUENCIES: list[tuple[str, str]] = [
     (AlertFrequency.immediate.value, "An email for each new event"),
@@ -23,16 +23,11 @@ class SubscribeInput:
     @classmethod
     def from_form(cls, form: Mapping[str, object]) -> SubscribeInput:
         errors: dict[str, str] = {}
-        raw = form.get("email", "")
-        email = normalise_email(raw) if isinstance(raw, str) else ""
-        if not email:
-            errors["email"] = "Enter your email address."
-        elif (
-            len(email) > EMAIL_MAX
-            or not _EMAIL.match(email)
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in email)
-        ):
-            errors["email"] = "Enter an email address in the right format, like name@example.org."
+        email = ""
+        try:
+            email = parse_email(form.get("email", ""))
+        except InvalidInput as exc:
+            errors.update(exc.fields)
         raw_frequency = form.get("frequency", AlertFrequency.immediate.value)
         try:
             frequency = AlertFrequency(str(raw_frequency))

@@ -264,10 +264,12 @@ class RegistrationRequest(BaseModel):
     email: Annotated[
         str,
         WithJsonSchema(
-            {"type": "string", "format": "email", "maxLength": registration_schemas.EMAIL_MAX}
+            {"type": "string", "format": "idn-email", "maxLength": registration_schemas.EMAIL_MAX}
         ),
     ]
-    """Case and surrounding spaces do not matter; registering twice returns the same place."""
+    """Case and surrounding spaces do not matter; registering twice returns the same place.
+    International addresses are accepted (UTF-8 before the `@`; a domain such as
+    `exämple.com`, which is the same address as `xn--exmple-cua.com`)."""
     membership_number: str | None = None
     """Required for members-only events: 5 to 10 digits, sometimes after up to 3 letters."""
     role: Role | None = None

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from icalendar import (
@@ -41,6 +42,7 @@ from icalendar import Event as VEvent
 
 from events.catalog.models import Event, EventFormat, EventStatus
 from events.config import SITE_NAME
+from events.kit.addresses import UnusableAddress, mailto
 from events.kit.markdown import markdown_text
 
 PRODID = "-//National Education Union//events//EN"
@@ -548,6 +550,13 @@ def download(event: EventView, *, page_url: str, site: str = SITE_NAME) -> bytes
     return wrap([part], name=calendar_title(site, event.title))
 
 
+def _mailto(address: str) -> str:
+    try:
+        return mailto(address)
+    except UnusableAddress:
+        return f"mailto:{quote(address.strip(), safe='@')}"
+
+
 @dataclass(frozen=True)
 class Attendee:
     name: str
@@ -579,10 +588,12 @@ def invite(
         joining_url=None if cancelled else joining_url,
         cancelled=cancelled,
     )
-    organizer = vCalAddress(f"mailto:{event.organiser_email or 'events@localhost'}")
+    # mailto: URIs (RFC 6068): a UTF-8 mailbox name percent-encoded, the domain as IDNA
+    # A-labels (events.kit.addresses.mailto says why).
+    organizer = vCalAddress(_mailto(event.organiser_email or "events@localhost"))
     organizer.params["CN"] = param_text(event.organiser_name) or SITE_NAME
     component.add("organizer", organizer)
-    address = vCalAddress(f"mailto:{attendee.email}")
+    address = vCalAddress(_mailto(attendee.email))
     address.params["CN"] = param_text(attendee.name)
     address.params["ROLE"] = "REQ-PARTICIPANT"
     address.params["PARTSTAT"] = "DECLINED" if cancelled else "ACCEPTED"

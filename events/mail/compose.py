@@ -43,6 +43,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from events.kit.addresses import ascii_domain, split_address
 from events.kit.formatting import when
 from events.kit.markdown import markdown_html, markdown_text
 from events.resources import templates_dir
@@ -175,11 +176,18 @@ def message_id(outgoing: Outgoing, domain: str) -> str:
 
 
 def _address(name: str, email: str) -> Address:
+    """A header address. The domain is written as IDNA A-labels when the mailbox name is
+    ASCII, so the message needs nothing a relay may lack; a UTF-8 mailbox name can only
+    travel with SMTPUTF8 anyway, and then the address is written as the person typed it
+    (RFC 6532: raw UTF-8 in the header, which the transport writes with
+    ``policy.SMTPUTF8``)."""
     email = email.strip()
-    local, at, domain = email.rpartition("@")
-    if not at or not local or not domain or _CONTROL.search(email) or _SPACES.search(email):
+    if _CONTROL.search(email) or _SPACES.search(email):
         raise ComposeError(f"unusable recipient address {email!r}")
     try:
+        local, domain = split_address(email)
+        if local.isascii():
+            domain = ascii_domain(domain)
         return Address(display_name=header_text(name), username=local, domain=domain)
     except (ValueError, IndexError) as exc:
         raise ComposeError(f"unusable recipient address {email!r}: {exc}") from None
@@ -205,14 +213,11 @@ def reply_to_address(reply_to: ReplyTo | None) -> Address | None:
     A UTF-8 domain is written IDNA-encoded."""
     if reply_to is None or not reply_to.email.strip():
         return None
-    local, _at, domain = reply_to.email.strip().rpartition("@")
     try:
-        domain = domain.encode("idna").decode("ascii")
-        if not local.isascii():
-            return None
-        return _address(reply_to.name, f"{local}@{domain}")
-    except (ComposeError, UnicodeError):
+        address = _address(reply_to.name, reply_to.email)
+    except ComposeError:
         return None
+    return address if address.username.isascii() else None
 
 
 class _CachedHeaderRegistry(HeaderRegistry):

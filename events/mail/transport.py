@@ -28,7 +28,9 @@ import logging
 import os
 import re
 import ssl
+from email import policy
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -36,7 +38,16 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from events.kit.addresses import UnusableAddress, needs_smtputf8, smtp_address
+
 log = logging.getLogger("events.mail")
+
+# The reason kept on a message to a UTF-8 mailbox name (``jöran@…``) when the relay does not
+# offer SMTPUTF8 (RFC 6531): nothing else can carry that address, so it fails for good.
+SMTPUTF8_REFUSED = (
+    "the mail relay does not accept international addresses (SMTPUTF8), "
+    "so this message to an address with non-ASCII letters before the @ cannot be sent"
+)
 
 
 class DeliveryError(Exception):
@@ -88,8 +99,16 @@ class FolderTransport:
     async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
         message_id = str(message.get("Message-ID", "")).strip("<>") or "message"
         path = self.folder / (_UNSAFE_FILE_CHARS.sub("_", message_id) + ".eml")
+        # A UTF-8 mailbox name is written as raw UTF-8 (as a relay with SMTPUTF8 gets it);
+        # the plain SMTP policy would write encoded-words into the address, which no one
+        # can reply to.
         try:
-            await asyncio.to_thread(self._write, path, bytes(message))
+            utf8 = needs_smtputf8(recipient)
+        except UnusableAddress as exc:
+            raise PermanentFailure(f"cannot send this message: {exc}") from exc
+        data = message.as_bytes(policy=policy.SMTPUTF8) if utf8 else bytes(message)
+        try:
+            await asyncio.to_thread(self._write, path, data)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write {path}: {exc}", connection=True) from exc
         log.info("mail: wrote %s (%s)", path, message.get("Subject", ""))
@@ -167,12 +186,26 @@ class SmtpTransport:
         smtp.close()
 
     async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        try:
+            # The envelope: bare addresses, domains as IDNA A-labels (events.kit.addresses),
+            # so only a UTF-8 mailbox name needs SMTPUTF8. A display name in the sender
+            # setting belongs in the From header, never in MAIL FROM.
+            envelope_from = smtp_address(parseaddr(sender)[1] or sender)
+            envelope_to = smtp_address(recipient)
+        except UnusableAddress as exc:
+            raise PermanentFailure(f"cannot send this message: {exc}") from exc
+        utf8 = not (envelope_from + envelope_to).isascii()
+        options = ["SMTPUTF8"] if utf8 else []
         smtp = self._smtp if self._smtp is not None and self._smtp.is_connected else None
         for attempt in (1, 2):
             if smtp is None:
                 smtp = await self._connect()
             try:
-                await smtp.send_message(message, sender=sender, recipients=[recipient])
+                # With SMTPUTF8 aiosmtplib writes the message with policy.SMTPUTF8 (the To
+                # header's UTF-8 address as it is); without, with policy.SMTP.
+                await smtp.send_message(
+                    message, sender=envelope_from, recipients=[envelope_to], mail_options=options
+                )
                 return
             except aiosmtplib.SMTPServerDisconnected as exc:
                 # A pooled connection the server closed while idle: reconnect once.
@@ -187,6 +220,8 @@ class SmtpTransport:
                 raise _by_code(exc.code, exc.message) from exc
             except aiosmtplib.SMTPNotSupported as exc:
                 # Raised before MAIL FROM: only this message needs what the relay lacks.
+                if utf8 and not smtp.supports_extension("smtputf8"):
+                    raise PermanentFailure(SMTPUTF8_REFUSED) from exc
                 raise PermanentFailure(f"the mail relay cannot take this message: {exc}") from exc
             except (ValueError, email.errors.MessageError) as exc:
                 # The client refused to write this message's address or headers: this

@@ -28,6 +28,7 @@ class Received:
     recipients: list[str]
     data: bytes
     tls: bool = False  # the message came over TLS (implicit, or after STARTTLS)
+    mail_options: list[str] = field(default_factory=list)  # MAIL FROM's, e.g. SMTPUTF8
 
     @property
     def message(self) -> EmailMessage:
@@ -68,7 +69,13 @@ class Recorder:
         )
         with self.lock:
             self.received.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content), tls)
+                Received(
+                    str(envelope.mail_from),
+                    list(envelope.rcpt_tos),
+                    bytes(content),
+                    tls,
+                    list(envelope.mail_options),
+                )
             )
         return "250 Message accepted"
 
