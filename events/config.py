@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     worker_batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
     worker_lease_seconds: Annotated[int, Field(ge=10)] = 300
     worker_poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    # Each worker writes a heartbeat this often; the claims of a worker whose heartbeat is
+    # three beats old are taken over by another (a restarted worker takes back its dead
+    # predecessor's on the same host at once), long before ``worker_lease_seconds``.
+    worker_heartbeat_seconds: Annotated[float, Field(ge=1, le=300)] = 10.0
     mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
     mail_retry_max_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
     mail_max_attempts: Annotated[int, Field(ge=1, le=100)] = 10

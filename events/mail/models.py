@@ -52,3 +52,19 @@ class OutboxMessage(Base):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL"), index=True
     )
+
+
+class WorkerHeartbeat(Base):
+    """One row per running outbox worker, rewritten every ``worker_heartbeat_seconds``: how
+    other workers tell a live claimer from a dead one (see ``mail/worker.py``)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # Where ``pid`` means something: the host, its boot and its PID namespace. Empty when
+    # that cannot be told (then only the heartbeat's age says a worker is dead).
+    pid_space: Mapped[str] = mapped_column(String(255), default="")
+    started_at: Mapped[UtcTime]
+    beat_at: Mapped[UtcTime]

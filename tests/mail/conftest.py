@@ -102,8 +102,8 @@ def free_port() -> int:
         return port
 
 
-def _serve(**options: Any) -> Iterator[SmtpServer]:
-    recorder = Recorder()
+def _serve(recorder: Recorder | None = None, **options: Any) -> Iterator[SmtpServer]:
+    recorder = recorder or Recorder()
     port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port, **options)
     controller.start()

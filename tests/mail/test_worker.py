@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from events.clock import FrozenClock
 from events.config import Settings
@@ -247,8 +247,8 @@ async def test_message_id_is_the_same_when_a_message_is_sent_again(
 
 
 class UnleasedWorker(Worker):
-    """The control: picks due rows without claiming them, as a worker without the lease
-    (or without SKIP LOCKED / the conditional UPDATE) would."""
+    """The control: picks due rows whoever holds them and marks them its own regardless, as
+    a worker without the lease (or without SKIP LOCKED / the conditional UPDATE) would."""
 
     async def claim(self) -> list[int]:
         async with self.database.reader() as session:
@@ -261,7 +261,15 @@ class UnleasedWorker(Worker):
                 .order_by(OutboxMessage.id)
                 .limit(self.options.batch_size)
             )
-            return list((await session.scalars(due)).all())
+            ids = list((await session.scalars(due)).all())
+        async with unit_of_work(self.database.writer) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(claimed_by=self.worker_id)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
 
 
 async def _concurrent_send(
