@@ -3,7 +3,7 @@ claims of a worker that died are taken over within about half a minute (or at on
 restarted successor on the same host) instead of waiting out the whole lease.
 
 Revision ID: 7c1e0b9d4f21
-Revises: 5e9a1c3b7d20
+Revises: 7c1f0e9b2a44
 Create Date: 2026-12-05 12:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c1e0b9d4f21"
-down_revision: str | Sequence[str] | None = "5e9a1c3b7d20"
+down_revision: str | Sequence[str] | None = "7c1f0e9b2a44"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
