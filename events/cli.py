@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -17,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 import events.models  # noqa: F401  (every room's tables, so foreign keys between rooms resolve)
-from events.config import ConfigError, Settings, load_settings, served_base_url
+from events.config import ConfigError, Settings, announce_served_base_url, load_settings
 from events.kit.signing import Signer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,11 +87,8 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
         )
     base_url, source = settings.base_url, "EVENTS_BASE_URL"
     if not settings.base_url_configured:  # never in production: refused by the settings
-        # Links point at the address served. The app processes (uvicorn's --workers and
-        # --reload children, or this process) and their in-process mail workers read their
-        # settings from the environment they inherit, so this is how they all learn it.
-        base_url = served_base_url(host, port)
-        os.environ["EVENTS_BASE_URL"] = base_url
+        # Links point at the address served, in every app process this starts.
+        base_url = announce_served_base_url(host, port)
         source = "the address served; set EVENTS_BASE_URL to the public address"
     click.echo(f"events: serving on http://{host}:{port}")
     click.echo(f"events: links point at {base_url}/ (from {source})")

@@ -7,6 +7,7 @@ command line prints before exiting.
 
 from __future__ import annotations
 
+import os
 import secrets
 from email.utils import parseaddr
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
@@ -284,3 +285,14 @@ def load_settings(**overrides: object) -> Settings:
         if not field and message.startswith("EVENTS_"):
             raise ConfigError(message) from None  # a rule across settings names its own
         raise ConfigError(f"{name}: {message}") from None
+
+
+def announce_served_base_url(host: str, port: int) -> str:
+    """Make the served address the base URL of every app process ``events serve`` starts.
+
+    uvicorn's ``--workers`` and ``--reload`` children (and this process), with their
+    in-process mail workers, read their settings from the environment they inherit, so the
+    environment is how they all learn it. Settings are the only code that touches it."""
+    base_url = served_base_url(host, port)
+    os.environ["EVENTS_BASE_URL"] = base_url
+    return base_url
