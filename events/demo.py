@@ -1,32 +1,46 @@
 """Demo data for ``events seed-demo`` and ``events serve --demo``.
 
 It has the shape SPEC.md's seeds describe: a featured SEND topic with advice, a webinar
-series on small group interventions run with a partner association, a "SEND National Crisis"
-campaign day with local events in every English region and Wales, and single webinars,
-meetings, a training day and a conference for class teachers, SENCOs, specialist
-practitioners and leaders in mainstream, special, alternative provision, early years and
-post-16 settings.
+series on small group interventions run with nasen, a "SEND National Crisis" campaign day
+with local events in every English region and Wales, and single webinars, meetings, a
+training day and a conference for class teachers, SENCOs, specialist practitioners and
+leaders in mainstream, special, alternative provision, early years and post-16 settings.
 
-Everything goes through the catalogue services, as an organiser's would. Dates are counted
-from ``clock.now()`` and times are local wall-clock times in ``zone``, so the demo is alive
-whenever it is loaded. Names, addresses and links are fictional (example.org, example.net).
+Everything goes through the services an organiser and a member use: events through the
+catalogue and the lifecycle, places through registration (see "People and their places"),
+so the pages, the console, exports and counts agree. Dates are counted from
+``clock.now()`` and times are local wall-clock times in ``zone``, so the demo is alive
+whenever it is loaded: a past event's registrations are made with a clock set before it.
+People, contacts and joining links are fictional (example.org); the partner is real.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events import lifecycle
+from events.audit.models import ActorKind
+from events.audit.service import Actor
 from events.catalog.fields import EventInput
 from events.catalog.models import Event, EventFormat, EventKind, Partner, Topic
 from events.catalog.slugs import slugify
-from events.clock import Clock
-from events.organiser import groupings
+from events.clock import Clock, FrozenClock
+from events.kit.signing import Signer
+from events.mail.models import OutboxMessage, OutboxStatus
+from events.organiser import attendance, groupings
+from events.registration import service as registration
+from events.registration.errors import EventFull
+from events.registration.messages import RegistrationMail
+from events.registration.models import Registration, RegistrationStatus
+from events.registration.schemas import RegistrationInput
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
@@ -69,13 +83,188 @@ class _Calendar:
         return self.at(day, start), self.at(day, end)
 
 
-async def _set_places_left(session: AsyncSession, event: Event, places_left: int) -> None:
-    # Demo data has no registrations yet (they arrive with the registration room), so the
-    # demo sets places_left directly to make "nearly full" and "full" visible. In the product
-    # only registration/capacity.py changes it.
-    assert event.capacity is not None and 0 <= places_left <= event.capacity
-    event.places_left = places_left
-    await session.flush()
+# --- People and their places ----------------------------------------------------------------
+#
+# Places are taken, cancelled and marked attended through the services a member and an
+# organiser use: ``registration.service.register`` (what the form calls), ``cancel`` with the
+# management link from the member's own email, the waiting list promoting whoever is first
+# when a place comes up, and ``organiser.attendance.set_attended`` (the console's attendance
+# page). Nothing here writes ``places_left`` or a status, so the public pages, the console's
+# counts, exports and the audit log agree, exactly as they would after a real term.
+
+# Everyone is made up and lives at example.org (RFC 2606), which no relay delivers to.
+DEMO_MAIL_DOMAIN = "example.org"
+# The registration emails their places caused are kept, marked skipped with this reason, and
+# never sent (``_quiet_mail``).
+DEMO_MAIL_REASON = "not sent: demo data (made-up people at example.org)"
+# Who marks attendance in the audit log (the demo has no organiser accounts).
+DEMO_ORGANISER = Actor(ActorKind.organiser, label="Events team (demo data)")
+
+_FIRST_NAMES = (
+    "Aisha", "Ben", "Chloe", "Daniel", "Eilidh", "Farah", "George", "Hannah", "Imran",
+    "Jess", "Kwame", "Laura", "Mohammed", "Niamh", "Oliver", "Priya", "Rhys", "Sophie",
+    "Tom", "Uzma", "Victoria", "Wei", "Yasmin", "Zoe", "Amir", "Bethan", "Callum", "Deborah",
+    "Emeka", "Fiona",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Ahmed", "Baker", "Campbell", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
+    "Jones", "Khan", "Lewis", "Mensah", "Nowak", "O'Brien", "Patel", "Quinn", "Roberts",
+    "Singh", "Taylor", "Thomas", "Walker", "Williams", "Wilson", "Wright", "Young", "Clarke",
+    "Edwards", "Murphy", "Osei",
+)  # fmt: skip
+# Distinct (first, last) pairs for the first 900 numbers; the demo uses fewer.
+_PEOPLE = 300
+_ROLES = (
+    "class_teacher", "senco", "support_staff", "class_teacher", "specialist_practitioner",
+    "leader", "senco", "other",
+)  # fmt: skip
+_SETTINGS = (
+    "mainstream", "mainstream", "special", "alternative_provision", "early_years", "post_16",
+    "mainstream", "other",
+)  # fmt: skip
+_NEEDS: tuple[tuple[str, ...], ...] = (
+    (), (), (), ("live_captions",), (), ("bsl",), (), ("step_free",), (), ("hearing_loop",),
+    ("quiet_space",), (),
+)  # fmt: skip
+
+
+def _letters(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isascii() and ch.isalpha())
+
+
+def _person(number: int) -> RegistrationInput:
+    """The made-up member ``number`` (the same person each time: people come back)."""
+    first = _FIRST_NAMES[number % len(_FIRST_NAMES)]
+    last = _LAST_NAMES[(number + number // len(_FIRST_NAMES)) % len(_LAST_NAMES)]
+    needs = _NEEDS[number % len(_NEEDS)]
+    return RegistrationInput(
+        name=f"{first} {last}",
+        email=f"{_letters(first)}.{_letters(last)}@{DEMO_MAIL_DOMAIN}",
+        membership_number=f"M{1_000_000 + number * 7919 % 9_000_000}",
+        role=_ROLES[number % len(_ROLES)],
+        setting=_SETTINGS[number // 3 % len(_SETTINGS)],
+        access_requirements=needs,
+        access_details="Slides a day ahead would help, please." if "bsl" in needs else "",
+        consents=("privacy", "access_data") if needs else ("privacy",),
+    )
+
+
+@dataclass
+class _Places:
+    """Members registering for the demo's events, some cancelling, and organisers marking
+    who came to the past ones."""
+
+    session: AsyncSession
+    clock: Clock
+    # Demo places get secret links like any other, keyed with a throwaway key: their emails
+    # are never sent (``_quiet_mail``), so nobody could ever use them, and loading the demo
+    # needs no app secret.
+    signer: Signer = field(default_factory=lambda: Signer(secrets.token_urlsafe(32)))
+    organiser: Actor = DEMO_ORGANISER
+    _next: int = 0
+
+    async def take(
+        self, event: Event, *, people: int, cancel: int = 0, attended: float = 0.0
+    ) -> None:
+        """``people`` register in turn (places while there are any, then the waiting list if
+        the event has one; a full event without one turns the rest away), ``cancel`` of the
+        early ones cancel later (a waiting person is promoted), and for a past event the
+        organisers mark about ``attended`` of those with a place as having come."""
+        past = event.ends_at <= self.clock.now()
+        places: list[Registration] = []
+        for index in range(people):
+            data = _person((self._next + index) % _PEOPLE)
+            try:
+                outcome = await registration.register(
+                    self.session,
+                    self._when(event, index, people) if past else self.clock,
+                    event_id=event.id,
+                    data=data,
+                    signer=self.signer,
+                )
+            except EventFull:
+                break
+            assert outcome.registration is not None
+            places.append(outcome.registration)
+        # The next event's people overlap this one's: members come back.
+        self._next += max(people // 2, 1)
+        for cancelling in places[2 : 2 + 5 * cancel : 5]:
+            await registration.cancel(
+                self.session,
+                self._when(event, people, people) if past else self.clock,
+                token=await self._manage_link(cancelling),
+                signer=self.signer,
+            )
+        if past and attended:
+            confirmed = (
+                await self.session.scalars(
+                    select(Registration.id)
+                    .where(
+                        Registration.event_id == event.id,
+                        Registration.status == RegistrationStatus.confirmed,
+                    )
+                    .order_by(Registration.id)
+                )
+            ).all()
+            came = [id_ for i, id_ in enumerate(confirmed) if (i * 7) % 20 < attended * 20]
+            await attendance.set_attended(
+                self.session,
+                self.clock,
+                event=event,
+                registration_ids=came,
+                attended=True,
+                actor=self.organiser,
+            )
+
+    @staticmethod
+    def _when(event: Event, index: int, people: int) -> Clock:
+        """A past event's registrations arrive over the three weeks before it."""
+        step = dt.timedelta(days=20) / max(people, 1)
+        return FrozenClock(event.starts_at - dt.timedelta(days=21) + step * index)
+
+    async def _manage_link(self, place: Registration) -> str:
+        """The management token in the member's confirmation email, as they would click it."""
+        payload = await self.session.scalar(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.dedupe_key == f"registration:{place.id}:confirmed"
+            )
+        )
+        assert payload is not None, "only confirmed places are cancelled in the demo"
+        token: str = payload["manage_token"]
+        return token
+
+
+async def _quiet_mail(session: AsyncSession, events: Sequence[Event]) -> int:
+    """Mark the demo's queued emails skipped, with the reason, and drop their link tokens.
+
+    Hundreds of confirmations to made-up people would otherwise be "sent" by the worker
+    (``events serve --demo`` runs one in the process) to the mail folder or a relay, burying
+    the emails someone trying the demo actually causes. Skipped rather than never queued:
+    registrations go through the real service, which queues its email in the same
+    transaction, and an event's outgoing-mail page then shows what the demo's places caused."""
+    secret = frozenset().union(*(model.secret_fields for model in RegistrationMail.models))
+    rows = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).where(
+                OutboxMessage.event_id.in_([event.id for event in events]),
+                OutboxMessage.status == OutboxStatus.pending,
+            )
+        )
+    ).all()
+    if rows:
+        await session.execute(
+            update(OutboxMessage),
+            [
+                {
+                    "id": id_,
+                    "status": OutboxStatus.skipped,
+                    "last_error": DEMO_MAIL_REASON,
+                    "payload": {k: v for k, v in payload.items() if k not in secret},
+                }
+                for id_, payload in rows
+            ],
+        )
+    return len(rows)
 
 
 # --- Topics ------------------------------------------------------------------------------
@@ -344,7 +533,7 @@ _LOCAL_EVENTS: tuple[_Local, ...] = (
            "B5 5RS", "rally", "13:00", None, ("step_free", "bsl", "hearing_loop"),
            "Chidi Okafor"),
     _Local("west-midlands", "Coventry", "Drapers' Meeting Rooms", "8 Bayley Lane", "CV1 5RN",
-           "lobby", "16:30", 30, ("step_free", "hearing_loop"), "Hannah Kowalski"),
+           "lobby", "16:30", 12, ("step_free", "hearing_loop"), "Hannah Kowalski"),
     _Local("west-midlands", "Stoke-on-Trent", "Potteries Trades Club", "52 Piccadilly",
            "ST1 1EG", "meeting", "18:00", 70, ("hearing_loop",), "Ben Ashworth"),
     # East of England
@@ -365,7 +554,7 @@ _LOCAL_EVENTS: tuple[_Local, ...] = (
     _Local("london", "Hackney", "Dalston Unitarian Chapel", "24 Ashwin Street", "E8 3DL",
            "drop_in", "15:00", None, ("quiet_room",), "Yusuf Ali"),
     _Local("london", "Croydon", "Croydon Trades Council rooms", "9 Katharine Street",
-           "CR0 1NX", "lobby", "17:00", 40, ("step_free", "hearing_loop"), "Zara Ahmed"),
+           "CR0 1NX", "lobby", "17:00", 16, ("step_free", "hearing_loop"), "Zara Ahmed"),
     # South East
     _Local("south-east", "Brighton", "Brighton Friends Meeting House", "Ship Street",
            "BN1 1AF", "rally", "12:00", None, ("step_free", "bsl", "quiet_room"),
@@ -427,8 +616,8 @@ Small group interventions are one of the most common ways schools support pupils
 and one of the easiest to get wrong: groups that run for years without review, or that take
 pupils out of the lessons they most need.
 
-This five-part series, run with the Association of Special Needs Practitioners and the
-Inclusive Classrooms Trust, is for class teachers, SENCOs, teaching assistants and specialist
+This five-part series, run with nasen (the National Association for Special Educational
+Needs), is for class teachers, SENCOs, teaching assistants and specialist
 practitioners in primary, secondary and special schools. Each session is 75 minutes, with
 time for questions.
 
@@ -511,31 +700,38 @@ async def seed(session: AsyncSession, clock: Clock, *, zone: str = "Europe/Londo
         await groupings.create_partner(
             session,
             clock,
-            name="Association of Special Needs Practitioners",
-            url="https://asnp.example.org/",
-            description="A membership association for SENCOs, specialist teachers and "
-            "practitioners who work with children and young people with SEND.",
-        ),
-        await groupings.create_partner(
-            session,
-            clock,
-            name="Inclusive Classrooms Trust",
-            url="https://inclusive-classrooms.example.net/",
-            description="A small charity that shares classroom practice on inclusion and "
-            "helps schools evaluate their interventions.",
+            name="nasen",
+            url="https://nasen.org.uk/",
+            description="The National Association for Special Educational Needs: a charity "
+            "that supports everyone working with children and young people with SEND.",
         ),
     ]
-    sessions = await _series(session, clock, cal, partners, topics)
+    places = _Places(session, clock)
+    sessions = await _series(session, clock, cal, partners, topics, places)
     campaign_day = cal.day(28, SAT)  # a Saturday four or five weeks ahead, in term time
-    local_events = await _campaign(session, clock, cal, campaign_day, topics)
-    others = await _single_events(session, clock, cal, topics, campaign_day=campaign_day)
+    local_events = await _campaign(session, clock, cal, campaign_day, topics, places)
+    others = await _single_events(session, clock, cal, topics, places, campaign_day=campaign_day)
+    await _quiet_mail(session, [*sessions, *local_events, *others])
+    counts = await _registration_counts(session)
 
     return (
-        f"{len(topics)} topics, {len(partners)} partners, "
+        f"{len(topics)} topics, {len(partners)} partner{'' if len(partners) == 1 else 's'}, "
         f"1 series ({len(sessions)} sessions), "
         f"1 campaign ({len(local_events)} local events on {campaign_day.isoformat()}), "
-        f"{len(others)} other events (1 draft, 1 cancelled)"
+        f"{len(others)} other events (1 draft, 1 cancelled), "
+        f"{counts[RegistrationStatus.confirmed]} places taken, "
+        f"{counts[RegistrationStatus.waitlisted]} waiting, "
+        f"{counts[RegistrationStatus.cancelled]} cancelled"
     )
+
+
+async def _registration_counts(session: AsyncSession) -> dict[RegistrationStatus, int]:
+    rows = await session.execute(
+        select(Registration.status, func.count(Registration.id)).group_by(Registration.status)
+    )
+    counts = dict.fromkeys(RegistrationStatus, 0)
+    counts.update({status: int(count) for status, count in rows})
+    return counts
 
 
 async def _series(
@@ -544,9 +740,10 @@ async def _series(
     cal: _Calendar,
     partners: list[Partner],
     topics: dict[str, Topic],
+    places: _Places,
 ) -> list[Event]:
-    """Five fortnightly Tuesday webinars after school (paused over holidays): two already held,
-    three to come."""
+    """Five fortnightly Tuesday webinars after school (paused over holidays): two already held
+    (with attendance marked), the next one full with a waiting list, two to come."""
     series = await groupings.create_series(
         session,
         clock,
@@ -571,7 +768,7 @@ async def _series(
         sessions.append(
             await lifecycle.create_event(
                 session,
-                clock,
+                _published_before(starts_at, clock),
                 EventInput(
                     title=f"Small group interventions {number}: {title}",
                     kind=EventKind.webinar,
@@ -582,9 +779,10 @@ async def _series(
                     summary=summary,
                     description=description,
                     joining_url=f"https://meet.example.org/sgi-{number}-k7q2mv",
-                    capacity=300 if number < 3 else 200,
+                    capacity=20 if number != 3 else 16,
+                    waiting_list_enabled=True,
                     access=("bsl", "live_captions") if number == 3 else ("live_captions",),
-                    organiser_name="SEND team, with the Association of Special Needs Practitioners",
+                    organiser_name="SEND team, with nasen",
                     organiser_email="send.webinars@example.org",
                     topics=(topics["SEND"].slug, topics["Inclusion"].slug),
                     series=series.slug,
@@ -592,8 +790,12 @@ async def _series(
                 publish=True,
             )
         )
-    await _set_places_left(session, sessions[2], 9)  # the next session is nearly full
-    await _set_places_left(session, sessions[3], 64)
+    first_held, second_held, next_one, fourth_one, last_one = sessions
+    await places.take(first_held, people=14, cancel=1, attended=0.75)
+    await places.take(second_held, people=22, cancel=2, attended=0.7)  # full; places came up
+    await places.take(next_one, people=19, cancel=1)  # full: two waiting
+    await places.take(fourth_one, people=6)
+    await places.take(last_one, people=3)
     return sessions
 
 
@@ -603,6 +805,7 @@ async def _campaign(
     cal: _Calendar,
     day: dt.date,
     topics: dict[str, Topic],
+    places: _Places,
 ) -> list[Event]:
     campaign = await groupings.create_campaign(
         session,
@@ -650,17 +853,28 @@ async def _campaign(
                 publish=True,
             )
         )
-    by_town = {event.town: event for event in events}
-    await _set_places_left(session, by_town["Coventry"], 0)  # full, and no waiting list
-    await _set_places_left(session, by_town["Manchester"], 12)
-    await _set_places_left(session, by_town["Croydon"], 3)
+    # Coventry's lobby is full (it has no waiting list: the MP's office is small) and
+    # Croydon's nearly; elsewhere a few names, and rallies none: people just turn up.
+    wanted = {"Coventry": 12, "Croydon": 14}
+    for number, event in enumerate(events):
+        if event.capacity is not None:
+            await places.take(event, people=wanted.get(event.town, 1 + number % 3))
     return events
+
+
+def _published_before(starts_at: dt.datetime, clock: Clock) -> Clock:
+    """A past event was published weeks before it was held (and its registrations came in
+    after that); anything else is published now."""
+    if starts_at > clock.now():
+        return clock
+    return FrozenClock(starts_at - dt.timedelta(weeks=6))
 
 
 def _webinar(
     cal: _Calendar, title: str, when: tuple[dt.datetime, dt.datetime], room: str
 ) -> EventInput:
-    """An online webinar with live captions, run by the events team: the common case."""
+    """An online webinar with live captions and a waiting list, run by the events team: the
+    common case."""
     return EventInput(
         title=title,
         kind=EventKind.webinar,
@@ -670,6 +884,7 @@ def _webinar(
         timezone=cal.zone.key,
         joining_url=f"https://meet.example.org/{room}",
         access=("live_captions",),
+        waiting_list_enabled=True,
         organiser_name="Events team",
         organiser_email="events@example.org",
     )
@@ -680,6 +895,7 @@ async def _single_events(
     clock: Clock,
     cal: _Calendar,
     topics: dict[str, Topic],
+    places: _Places,
     *,
     campaign_day: dt.date,
 ) -> list[Event]:
@@ -691,7 +907,9 @@ async def _single_events(
     events: list[Event] = []
 
     async def add(data: EventInput, *, publish: bool = True) -> Event:
-        event = await lifecycle.create_event(session, clock, data, publish=publish)
+        event = await lifecycle.create_event(
+            session, _published_before(data.starts_at, clock), data, publish=publish
+        )
         events.append(event)
         return event
 
@@ -713,7 +931,7 @@ async def _single_events(
             "- The employer's duty to assess risk and tell you about it\n"
             "- Individual risk assessments and positive handling plans\n"
             "- Reporting incidents, and what happens next\n",
-            capacity=250,
+            capacity=24,
             access=("bsl", "live_captions"),
             topics=(safety, send),
         )
@@ -735,7 +953,7 @@ async def _single_events(
             "- What you do not have to produce: differentiated worksheets for every pupil are "
             "not required\n"
             "- Asking for the support a pupil's plan promises\n",
-            capacity=300,
+            capacity=20,
             topics=(send, workload),
         )
     )
@@ -761,6 +979,11 @@ async def _single_events(
         )
     )
 
+    risks, adaptive, allowances = events
+    await places.take(risks, people=14, cancel=1, attended=0.7)
+    await places.take(adaptive, people=22, cancel=2, attended=0.65)  # full; places came up
+    await places.take(allowances, people=8, cancel=1, attended=0.6)
+
     # Future: the weeks and months ahead.
     await add(
         replace(
@@ -776,6 +999,8 @@ async def _single_events(
             topics=(send,),
         )
     )
+    # People had registered before it was called off: each is told by email.
+    await places.take(events[-1], people=3)
     await lifecycle.cancel_event(session, clock, events[-1])
 
     senco = await add(
@@ -796,12 +1021,12 @@ async def _single_events(
             "- Protected time, pay and the leadership question\n"
             "- Keeping a workload diary and using it with your rep\n\n"
             "There will be time for questions, and a summary sheet afterwards.\n",
-            capacity=300,
+            capacity=60,
             registration_closes_at=cal.at(cal.day(8, WED), "12:00"),
             topics=(send, workload),
         )
     )
-    await _set_places_left(session, senco, 14)
+    await places.take(senco, people=10, cancel=1)
 
     leaders = await add(
         replace(
@@ -820,11 +1045,11 @@ async def _single_events(
             "1. How the high-needs block reaches your school\n"
             "2. Top-up funding and the notional SEND budget\n"
             "3. Evidence to take to your local authority and governors\n",
-            capacity=150,
+            capacity=24,
             topics=(send, funding),
         )
     )
-    await _set_places_left(session, leaders, 3)
+    await places.take(leaders, people=23, cancel=1)  # nearly full: two left
 
     autism = await add(
         replace(
@@ -845,15 +1070,14 @@ async def _single_events(
             "- Working with families and the pupil themselves\n\n"
             "This session is full. Join the waiting list and we will email you if a place "
             "comes up.\n",
-            capacity=250,
-            waiting_list_enabled=True,
+            capacity=20,
             access=("bsl", "live_captions"),
             topics=(send, inclusion),
         )
     )
-    await _set_places_left(session, autism, 0)  # full: the waiting list takes names
+    await places.take(autism, people=24, cancel=1)  # full: three waiting
 
-    await add(
+    early_funding = await add(
         replace(
             _webinar(
                 cal,
@@ -876,7 +1100,7 @@ async def _single_events(
             topics=(early_years, send, funding),
         )
     )
-    await add(
+    provision = await add(
         replace(
             _webinar(
                 cal,
@@ -893,11 +1117,11 @@ async def _single_events(
             "- Safe staffing ratios and lone working\n"
             "- Risk assessments that travel with the pupil\n"
             "- Workload when pupils arrive mid-year with little information\n",
-            capacity=200,
+            capacity=60,
             topics=(send, safety, workload),
         )
     )
-    await add(
+    budgets = await add(
         replace(
             _webinar(
                 cal,
@@ -966,7 +1190,7 @@ async def _single_events(
             town="Leeds",
             postcode="LS1 4AP",
             region="yorkshire-and-the-humber",
-            capacity=30,
+            capacity=16,
             registration_closes_at=cal.at(training_day - dt.timedelta(days=5), "17:00"),
             members_only=True,
             access=("step_free", "hearing_loop", "quiet_room"),
@@ -976,9 +1200,9 @@ async def _single_events(
             topics=(send, safety),
         )
     )
-    await _set_places_left(session, training, 11)
+    await places.take(training, people=10)
     agm_day = cal.day(52, THU)
-    await add(
+    agm = await add(
         EventInput(
             title="SEND and Inclusion Network: annual general meeting",
             kind=EventKind.meeting,
@@ -1001,7 +1225,7 @@ async def _single_events(
             postcode="N7 6NJ",
             region="london",
             joining_url="https://meet.example.org/send-network-agm-r8a3",
-            capacity=200,
+            capacity=120,
             registration_closes_at=cal.at(agm_day - dt.timedelta(days=2), "17:00"),
             access=("step_free", "bsl", "live_captions", "hearing_loop"),
             organiser_name="SEND and Inclusion Network",
@@ -1009,7 +1233,7 @@ async def _single_events(
             topics=(send, inclusion),
         )
     )
-    await add(
+    early_needs = await add(
         replace(
             _webinar(
                 cal,
@@ -1030,7 +1254,7 @@ async def _single_events(
             topics=(early_years, send, inclusion),
         )
     )
-    await add(
+    pay_award = await add(
         replace(
             _webinar(
                 cal,
@@ -1089,7 +1313,7 @@ async def _single_events(
             town="Birmingham",
             postcode="B5 5RS",
             region="west-midlands",
-            capacity=400,
+            capacity=120,
             registration_closes_at=cal.at(conference_day - dt.timedelta(days=7), "17:00"),
             access=("step_free", "bsl", "live_captions", "hearing_loop", "quiet_room"),
             access_notes="Live captions are shown on screen in the main hall.",
@@ -1098,5 +1322,14 @@ async def _single_events(
             topics=(send, inclusion, workload),
         )
     )
-    await _set_places_left(session, conference, 87)
+    await places.take(conference, people=10, cancel=1)
+    for event, people in (
+        (early_funding, 3),
+        (provision, 4),
+        (budgets, 2),
+        (agm, 5),
+        (early_needs, 2),
+        (pay_award, 3),
+    ):
+        await places.take(event, people=people)
     return events

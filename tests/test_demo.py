@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from starlette.applications import Starlette
 
 from events import demo
+from events.audit.models import ActorKind, AuditEntry
 from events.catalog import queries
 from events.catalog.errors import EventNotFound
 from events.catalog.models import (
@@ -31,6 +37,14 @@ from events.catalog.presentation import RegistrationState, registration_state
 from events.cli import main
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
+from events.mail.kinds import MessageKind
+from events.mail.models import OutboxMessage, OutboxStatus
+from events.organiser import attendance
+from events.organiser.models import OrganiserRole
+from events.registration import service
+from events.registration.models import Registration, RegistrationStatus
+from tests.organiser.helpers import new_organiser
+from tests.organiser.test_attendance import signed_in_client
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -186,8 +200,8 @@ async def test_seed_includes_every_registration_state_when_loaded(
         RegistrationState.draft,
     ):
         assert states.get(state), f"no demo event is {state.value}"
-    (waiting,) = states[RegistrationState.waiting_list]
-    assert waiting.places_left == 0 and waiting.capacity and waiting.waiting_list_enabled
+    for waiting in states[RegistrationState.waiting_list]:
+        assert waiting.places_left == 0 and waiting.capacity and waiting.waiting_list_enabled
     nearly_full = [
         e
         for e in states[RegistrationState.open]
@@ -304,3 +318,168 @@ def test_seed_demo_command_loads_once_when_run_twice_on_a_fresh_database(
     assert second.exit_code == 0, second.output
     assert "already has events" in second.output
     assert _count_events(path) == loaded
+
+
+# --- Places: taken through the registration and attendance services -------------------------
+
+
+async def _registrations(database: Database) -> dict[int, list[Registration]]:
+    async with database.reader() as session:
+        rows = (await session.scalars(select(Registration).order_by(Registration.id))).all()
+    found: dict[int, list[Registration]] = {}
+    for row in rows:
+        found.setdefault(row.event_id, []).append(row)
+    return found
+
+
+def _with(registrations: list[Registration], status: RegistrationStatus) -> list[Registration]:
+    return [r for r in registrations if r.status == status]
+
+
+async def test_seed_counts_every_place_left_from_the_registrations_when_loaded(
+    database: Database, clock: FrozenClock
+) -> None:
+    loaded = await _load(database, clock)
+    taken = await _registrations(database)
+    assert sum(map(len, taken.values())) >= 200
+    for event in loaded.events:
+        mine = taken.get(event.id, [])
+        confirmed = _with(mine, RegistrationStatus.confirmed)
+        if event.status == EventStatus.draft:
+            assert not mine
+        if event.capacity is None:
+            assert event.places_left is None, event.slug
+        else:
+            assert event.places_left == event.capacity - len(confirmed), event.slug
+        waiting = sorted(
+            _with(mine, RegistrationStatus.waitlisted), key=lambda r: r.waiting_list_number or 0
+        )
+        if waiting:
+            assert event.places_left == 0 and event.waiting_list_enabled, event.slug
+        async with database.reader() as session:
+            positions = [await service.place_in_queue(session, r) for r in waiting]
+        assert positions == list(range(1, len(waiting) + 1)), event.slug
+    everyone = [r for rows in taken.values() for r in rows]
+    assert _with(everyone, RegistrationStatus.cancelled)
+    async with database.reader() as session:
+        actions = set(await session.scalars(select(AuditEntry.action)))
+    # Cancelling a place on a full event gave it to the first person waiting.
+    assert {"registration.created", "registration.cancelled", "registration.promoted"} <= actions
+
+
+async def test_seed_marks_who_came_to_past_events_registered_before_them_when_loaded(
+    database: Database, clock: FrozenClock
+) -> None:
+    loaded = await _load(database, clock)
+    taken = await _registrations(database)
+    past = [e for e in loaded.published() if e.is_past(loaded.now)]
+    assert len(past) >= 4
+    marked = 0
+    for event in past:
+        mine = taken.get(event.id, [])
+        confirmed = _with(mine, RegistrationStatus.confirmed)
+        came = [r for r in mine if r.attended]
+        assert came, f"nobody came to {event.slug}"
+        assert all(r.status == RegistrationStatus.confirmed for r in came)
+        assert len(came) < len(confirmed), "not everyone with a place comes"
+        assert all(r.created_at < event.starts_at for r in mine), event.slug
+        assert all(
+            r.cancelled_at < event.starts_at
+            for r in _with(mine, RegistrationStatus.cancelled)
+            if r.cancelled_at
+        )
+        marked += len(came)
+    async with database.reader() as session:
+        audited = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "registration.attended")
+            )
+        ).all()
+    assert len(audited) == marked
+    assert {entry.actor_kind for entry in audited} == {ActorKind.organiser}
+
+
+async def test_seed_fills_a_series_session_and_leaves_nearly_full_events_few_places_when_loaded(
+    database: Database, clock: FrozenClock
+) -> None:
+    loaded = await _load(database, clock)
+    taken = await _registrations(database)
+    upcoming = [e for e in loaded.published() if not e.is_past(loaded.now)]
+    full_sessions = [
+        e
+        for e in upcoming
+        if e.series_id and registration_state(e, loaded.now) == RegistrationState.waiting_list
+    ]
+    assert full_sessions, "no series session is full"
+    assert all(_with(taken[e.id], RegistrationStatus.waitlisted) for e in full_sessions)
+    by_title = {e.title: e for e in loaded.events}
+    for title in ("Leaders' briefing: SEND budgets", "Lobby your MP in Croydon"):
+        nearly_full = by_title[title]
+        assert nearly_full.places_left is not None and 0 < nearly_full.places_left <= 3, title
+    assert registration_state(by_title["Lobby your MP in Coventry"], loaded.now) == (
+        RegistrationState.full
+    )
+    webinars = [e for e in loaded.public() if e.kind == EventKind.webinar]
+    assert sum(e.waiting_list_enabled for e in webinars) > len(webinars) / 2
+    # The cancelled event had registrations, and each of them was told.
+    (cancelled,) = [e for e in loaded.events if e.status == EventStatus.cancelled]
+    assert taken[cancelled.id]
+
+
+async def test_seed_keeps_its_emails_as_skipped_demo_mail_without_links_when_loaded(
+    database: Database, clock: FrozenClock
+) -> None:
+    await _load(database, clock)
+    async with database.reader() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert {MessageKind(row.kind) for row in rows} >= {
+        MessageKind.confirmed,
+        MessageKind.waitlisted,
+        MessageKind.promoted,
+        MessageKind.cancelled,
+        MessageKind.event_cancelled,
+    }
+    for row in rows:
+        # Nothing left for the worker (``events serve --demo`` runs one) to send.
+        assert row.status == OutboxStatus.skipped and row.last_error == demo.DEMO_MAIL_REASON
+        assert row.recipient.endswith("@example.org")
+        assert not {"manage_token", "join_token", "calendar_token"} & set(row.payload)
+
+
+async def test_console_and_export_agree_with_the_public_page_for_demo_events(
+    app: Starlette, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+) -> None:
+    loaded = await _load(database, clock)
+    admin = await new_organiser(database, clock, role=OrganiserRole.admin)
+    limited = [e for e in loaded.published() if e.capacity and not e.is_past(loaded.now)]
+    states = {registration_state(e, loaded.now) for e in limited}
+    assert {RegistrationState.open, RegistrationState.waiting_list, RegistrationState.full} <= (
+        states
+    )
+    async with await signed_in_client(app, database, clock, admin) as console:
+        for event in limited:
+            async with database.reader() as session:
+                counts = await attendance.counts(session, event)
+            left = event.capacity - counts.confirmed if event.capacity else 0
+            public = (await client.get(f"/events/{event.slug}")).text
+            state = registration_state(event, loaded.now)
+            shown = {
+                RegistrationState.open: "1 place left" if left == 1 else f"{left} places left",
+                RegistrationState.waiting_list: "Full: waiting list open",
+                RegistrationState.full: "Full",
+            }.get(state)
+            if shown:
+                assert f'{shown} <span class="hint">({event.capacity} in all)' in public, event.slug
+            overview = (await console.get(f"/organiser/events/{event.slug}")).text
+            assert f"{event.capacity} in all, {left} left" in overview, event.slug
+            assert (
+                f"{counts.confirmed} confirmed, {counts.waitlisted} waiting, "
+                f"{counts.cancelled} cancelled" in overview
+            ), event.slug
+            export = await console.get(f"/organiser/events/{event.slug}/registrations.csv")
+            rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
+            statuses = Counter(row["Status"] for row in rows)
+            assert statuses == Counter(
+                {"confirmed": counts.confirmed, "waitlisted": counts.waitlisted}
+                | ({"cancelled": counts.cancelled} if counts.cancelled else {})
+            ), event.slug
