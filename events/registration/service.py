@@ -127,6 +127,13 @@ def check_can_register(event: Event, now: dt.datetime, data: RegistrationInput) 
         )
     if state == RegistrationState.closed:
         raise RegistrationClosed()
+    check_input(event, data)
+
+
+def check_input(event: Event, data: RegistrationInput) -> None:
+    """What the form itself must carry for this event (a membership number for a
+    members-only event): ``MembershipRequired``, a 422 next to the field, else nothing.
+    Views check it before counting the rate limits, so a form error costs nothing."""
     if event.members_only and not data.is_valid_membership():
         raise MembershipRequired()
 
