@@ -72,6 +72,10 @@ from events.registration.models import (
 )
 from events.registration.schemas import RegistrationInput
 
+# A second registration with the same email this soon after the first (or after the last
+# re-send) re-sends nothing: see ``_answer_again``.
+RESEND_QUIET = dt.timedelta(minutes=2)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -411,7 +415,13 @@ async def _answer_again(
     *,
     signer: Signer,
 ) -> Outcome:
-    """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would."""
+    """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would.
+
+    Within ``RESEND_QUIET`` of the registration's last change (its creation, or the last
+    re-send) nothing is sent again: that is a double-click or a form sent twice, and the
+    email for the first is still on its way. The answer is the same either way."""
+    if clock.now() - existing.updated_at < RESEND_QUIET:
+        return await _newcomer_answer(session, event)
     existing.resend_count += 1
     existing.updated_at = clock.now()
     minted = await mint_links(session, clock, existing, signer=signer)
@@ -440,6 +450,11 @@ async def _answer_again(
         existing,
         after={"resend_count": existing.resend_count},
     )
+    return await _newcomer_answer(session, event)
+
+
+async def _newcomer_answer(session: AsyncSession, event: Event) -> Outcome:
+    """What someone registering now would be told (for an email already registered)."""
     if event.places_left is None or event.places_left > 0:
         return Outcome(status=RegistrationStatus.confirmed, position=None, event=event)
     if event.waiting_list_enabled:

@@ -41,6 +41,19 @@ async def test_reloading_the_result_page_sends_no_second_email_and_shows_no_secr
     assert len(await outbox(database)) == 1, "a reload sends nothing"
 
 
+async def test_a_double_click_books_once_and_emails_once(
+    client: httpx.AsyncClient, make: Factory, database: Database
+) -> None:
+    event = await make.event(capacity=5)
+    csrf = await csrf_token(client, f"/events/{event.slug}/register")
+    posts = [
+        await client.post(f"/events/{event.slug}/register", data=_form(csrf)) for _ in range(2)
+    ]
+    assert [p.status_code for p in posts] == [303, 303]
+    assert posts[0].headers["location"] == posts[1].headers["location"]
+    assert len(await outbox(database)) == 1
+
+
 async def test_the_waiting_list_number_is_the_one_given(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
