@@ -52,8 +52,16 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Rate limits, counted in the database so that every process shares them.
     rate_limit_enabled: bool = True
-    rate_limit_per_address: Annotated[int, Field(ge=1)] = 20  # registrations per window
-    rate_limit_per_email: Annotated[int, Field(ge=1)] = 5
+    # One address is often a whole staffroom, union office or conference venue (one NAT or
+    # proxy for hundreds of people), so the per-address count is only a ceiling against
+    # floods: abuse is held back per email, per email and event, and by behaviour (the
+    # honeypot). Validation errors count against nothing.
+    rate_limit_per_address: Annotated[int, Field(ge=1)] = 1000  # registrations per window
+    rate_limit_per_email: Annotated[int, Field(ge=1)] = 10  # one email, any events
+    rate_limit_per_email_event: Annotated[int, Field(ge=1)] = 3  # one email, one event
+    # Honeypot trips (a hidden field only form-filling robots fill) from one address; at
+    # this many in a window, every registration from that address waits for the window.
+    rate_limit_honeypot_per_address: Annotated[int, Field(ge=1)] = 3
     rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 600
     # Write-API requests per organiser, and public API answers built (not from the cache)
     # per client address, in each rate-limit window.

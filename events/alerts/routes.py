@@ -10,6 +10,12 @@ routes: list[BaseRoute] = [
     ),
     Route("/alerts/topics/{slug}", views.subscribe, methods=["POST"], name="alerts:subscribe"),
     Route(
+        "/alerts/topics/{slug}/check-email",
+        views.check_email,
+        methods=["GET"],
+        name="alerts:check_email",
+    ),
+    Route(
         "/alerts/confirm/{token}", views.confirm_form, methods=["GET"], name="alerts:confirm_form"
     ),
     Route("/alerts/confirm/{token}", views.confirm, methods=["POST"], name="alerts:confirm"),

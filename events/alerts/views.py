@@ -21,29 +21,27 @@ from events.catalog import queries
 from events.errors import InvalidInput
 from events.web.context import app_context
 from events.web.csrf import csrf_exempt
-from events.web.errors import error_response
-from events.web.ratelimit import client_address, limiter_of
+from events.web.ratelimit import client_address, limiter_of, wait_phrase
+from events.web.results import see_other
 from events.web.secret_links import secret_link
 from events.web.uow import unit_of_work
+from events.web.urls import path_for
 
 HONEYPOT = "website"
 PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer"}
 
 
-async def _limited(request: Request, key: str, limit: int, what: str) -> Response | None:
+async def _limited(request: Request, key: str, limit: int, what: str) -> dict[str, Any] | None:
+    """None when allowed, else what the form says (``problem``) and the Retry-After header."""
     retry = await limiter_of(request).hit(key, limit)
     if retry is None:
         return None
     seconds = max(1, math.ceil(retry))
-    minutes = math.ceil(seconds / 60)
-    return error_response(
-        request,
-        429,
-        "rate_limited",
-        f"There have been too many alert requests {what} in a short time. Please wait "
-        f"{minutes} minute{'s' if minutes != 1 else ''} and try again.",
-        headers={"Retry-After": str(seconds)},
-    )
+    return {
+        "problem": f"There have been too many alert requests {what} in a short time. "
+        f"Please wait {wait_phrase(seconds)} and try again.",
+        "headers": {"Retry-After": str(seconds)},
+    }
 
 
 async def _form_page(
@@ -52,15 +50,21 @@ async def _form_page(
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
+    problem: str = "",
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     context = app_context(request)
     async with unit_of_work(request) as session:
         topic = await queries.topic_by_slug(session, slug)
     html = context.renderer.render(
-        "alerts/subscribe.html", topic=topic, values=values or {}, errors=errors or {}
+        "alerts/subscribe.html",
+        topic=topic,
+        values=values or {},
+        errors=errors or {},
+        problem=problem,
     )
-    return HTMLResponse(html, status_code=status_code, headers=PRIVATE)
+    return HTMLResponse(html, status_code=status_code, headers={**PRIVATE, **(headers or {})})
 
 
 async def subscribe_form(request: Request) -> Response:
@@ -76,37 +80,35 @@ async def subscribe(request: Request) -> Response:
     slug = request.path_params["slug"]
     form = await request.form()
     settings = context.settings
-    address = client_address(request, settings.trusted_networks)
-    if limited := await _limited(
-        request,
-        f"alerts-address:{address}",
-        settings.rate_limit_per_address,
-        "from your connection",
-    ):
-        return limited
+    # Post/Redirect/Get: the answer is the same page for everyone (and for the honeypot), so
+    # nobody learns who is subscribed, and a reload sends no second confirmation email.
+    sent = see_other(path_for(request, "alerts:check_email", slug=slug), PRIVATE)
     if form.get(HONEYPOT):
         # Only automated form fillers see this field: the usual answer, and nothing queued.
-        async with unit_of_work(request) as session:
-            topic = await queries.topic_by_slug(session, slug)
-        html = context.renderer.render("alerts/check_email.html", topic=topic)
-        return HTMLResponse(html, headers=PRIVATE)
+        return sent
+    values = _values(form)
     try:
         data = SubscribeInput.from_form(form)
-    except InvalidInput as exc:
-        return await _form_page(
-            request, slug, values=_values(form), errors=exc.fields, status_code=422
-        )
-    if limited := await _limited(
-        request,
-        f"alerts-email:{data.email}",
-        settings.alert_rate_limit_per_email,
-        "for that email address",
+    except InvalidInput as exc:  # counted against nobody
+        return await _form_page(request, slug, values=values, errors=exc.fields, status_code=422)
+    address = client_address(request, settings.trusted_networks)
+    for key, limit, what in (
+        (f"alerts-address:{address}", settings.rate_limit_per_address, "from your connection"),
+        (f"alerts-email:{data.email}", settings.alert_rate_limit_per_email, "for that email"),
     ):
-        return limited
+        if held := await _limited(request, key, limit, what):
+            return await _form_page(request, slug, values=values, status_code=429, **held)
     async with unit_of_work(request, write=True) as session:
-        topic = await service.subscribe(
+        await service.subscribe(
             session, context.clock, topic_slug=slug, email=data.email, frequency=data.frequency
         )
+    return sent
+
+
+async def check_email(request: Request) -> Response:
+    context = app_context(request)
+    async with unit_of_work(request) as session:
+        topic = await queries.topic_by_slug(session, request.path_params["slug"])
     html = context.renderer.render("alerts/check_email.html", topic=topic)
     return HTMLResponse(html, headers=PRIVATE)
 

@@ -13,8 +13,9 @@ pins them byte for byte):
 * stored hash of a random token: ``HMAC(secret, "<purpose>:<token>")`` as hex;
 * a joining or calendar token derived from a management token:
   ``HMAC(secret, "derive:<join|calendar>:<manage>")``, URL-safe base64 without padding;
-* a MAC of a text (alert links, the session cookie): ``HMAC(secret, "<purpose>:<text>")``,
-  raw bytes, which the caller encodes as its link or cookie needs;
+* a MAC of a text (alert links, the session cookie, result-page tickets):
+  ``HMAC(secret, "<purpose>:<text>")``, raw bytes, which the caller encodes as its link or
+  cookie needs;
 * the CSRF key: ``SHA-256("csrf:<secret>")``.
 """
 
@@ -42,6 +43,7 @@ class Purpose(StrEnum):
     ALERTS_CONFIRM = "alerts:confirm"  # the link confirming a topic subscription
     ALERTS_UNSUBSCRIBE = "alerts:unsubscribe"  # the link ending one
     SESSION_COOKIE = "cookie"  # the signature in the console's session cookie
+    RESULT = "result"  # a result page's short-lived ticket after a POST (``web/results.py``)
     # The key of the CSRF tokens (``Signer.csrf_key``).
     CSRF = "csrf"
 
@@ -57,7 +59,9 @@ STORED = frozenset(
     }
 )
 DERIVED = frozenset({Purpose.JOIN, Purpose.CALENDAR})
-MACS = frozenset({Purpose.ALERTS_CONFIRM, Purpose.ALERTS_UNSUBSCRIBE, Purpose.SESSION_COOKIE})
+MACS = frozenset(
+    {Purpose.ALERTS_CONFIRM, Purpose.ALERTS_UNSUBSCRIBE, Purpose.SESSION_COOKIE, Purpose.RESULT}
+)
 
 
 def _text(value: str) -> bytes:

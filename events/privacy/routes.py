@@ -9,6 +9,7 @@ from events.privacy import views
 routes: list[BaseRoute] = [
     Route("/privacy", views.request_form, methods=["GET"], name="privacy:request"),
     Route("/privacy", views.request_copy, methods=["POST"], name="privacy:request_copy"),
+    Route("/privacy/requested", views.requested, methods=["GET"], name="privacy:requested"),
     Route("/privacy/erase/{token}", views.erase_form, methods=["GET"], name="privacy:erase"),
     Route("/privacy/erase/{token}", views.erase, methods=["POST"], name="privacy:erase_now"),
 ]

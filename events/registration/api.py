@@ -13,10 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from events.catalog import queries
 from events.registration import service
-from events.registration.limits import address_limit, email_limit
+from events.registration.limits import registration_limits
 from events.registration.schemas import RegistrationInput
 from events.web.context import app_context
+from events.web.errors import error_response
 from events.web.json_body import json_body, require_json
 from events.web.uow import unit_of_work
 
@@ -26,17 +28,19 @@ AS_JSON = "Send the registration as application/json."
 
 async def create_registration(request: Request) -> Response:
     context = app_context(request)
-    require_json(request, message=AS_JSON)  # before the limit: a wrong type costs nothing
-    if limited := await address_limit(request):
-        return limited
+    slug = request.path_params["slug"]
+    # Before the limits: a wrong type or invalid input (422) costs nothing.
+    require_json(request, message=AS_JSON)
     data = RegistrationInput.from_json(await json_body(request, max_bytes=MAX_BODY))
-    if limited := await email_limit(request, data.email):
-        return limited
+    async with unit_of_work(request) as session:
+        service.check_input(await queries.event_by_slug(session, slug), data)
+    if held := await registration_limits(request, data.email, f"event:{slug}"):
+        return error_response(request, 429, "rate_limited", held.message, headers=held.headers)
     async with unit_of_work(request, write=True) as session:
         outcome = await service.register(
             session,
             context.clock,
-            slug=request.path_params["slug"],
+            slug=slug,
             data=data,
             signer=context.signer,
         )

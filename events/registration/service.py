@@ -73,6 +73,10 @@ from events.registration.models import (
 )
 from events.registration.schemas import RegistrationInput
 
+# A second registration with the same email this soon after the first (or after the last
+# re-send) re-sends nothing: see ``_answer_again``.
+RESEND_QUIET = dt.timedelta(minutes=2)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -128,6 +132,13 @@ def check_can_register(event: Event, now: dt.datetime, data: RegistrationInput) 
         )
     if state == RegistrationState.closed:
         raise RegistrationClosed()
+    check_input(event, data)
+
+
+def check_input(event: Event, data: RegistrationInput) -> None:
+    """What the form itself must carry for this event (a membership number for a
+    members-only event): ``MembershipRequired``, a 422 next to the field, else nothing.
+    Views check it before counting the rate limits, so a form error costs nothing."""
     if event.members_only and not data.is_valid_membership():
         raise MembershipRequired()
 
@@ -405,7 +416,13 @@ async def _answer_again(
     *,
     signer: Signer,
 ) -> Outcome:
-    """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would."""
+    """Re-send the holder's confirmation (with fresh links) and answer as a newcomer would.
+
+    Within ``RESEND_QUIET`` of the registration's last change (its creation, or the last
+    re-send) nothing is sent again: that is a double-click or a form sent twice, and the
+    email for the first is still on its way. The answer is the same either way."""
+    if clock.now() - existing.updated_at < RESEND_QUIET:
+        return await _newcomer_answer(session, event)
     existing.resend_count += 1
     existing.updated_at = clock.now()
     minted = await mint_links(session, clock, existing, signer=signer)
@@ -434,6 +451,11 @@ async def _answer_again(
         existing,
         after={"resend_count": existing.resend_count},
     )
+    return await _newcomer_answer(session, event)
+
+
+async def _newcomer_answer(session: AsyncSession, event: Event) -> Outcome:
+    """What someone registering now would be told (for an email already registered)."""
     if event.places_left is None or event.places_left > 0:
         return Outcome(status=RegistrationStatus.confirmed, position=None, event=event)
     if event.waiting_list_enabled:

@@ -14,11 +14,9 @@ import math
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from starlette.requests import Request
-from starlette.responses import Response
 
 from events.kit.throttle import RateLimiter
 from events.web.context import app_context
-from events.web.errors import error_response
 
 Network = IPv4Network | IPv6Network
 
@@ -56,15 +54,7 @@ def limiter_of(request: Request) -> RateLimiter:
     return app_context(request).rate_limiter
 
 
-def too_many(request: Request, retry_after: float, *, what: str) -> Response:
-    seconds = max(1, math.ceil(retry_after))
-    minutes = math.ceil(seconds / 60)
-    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return error_response(
-        request,
-        429,
-        "rate_limited",
-        f"There have been too many registrations {what} in a short time. "
-        f"Please wait {wait} and try again.",
-        headers={"Retry-After": str(seconds)},
-    )
+def wait_phrase(seconds: float) -> str:
+    """How long to wait, for a person: "1 minute", "10 minutes" (rounded up)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

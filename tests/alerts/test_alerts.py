@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from events.alerts import service
 from events.alerts.links import link_token
 from events.alerts.models import AlertFrequency, SubscriptionStatus, TopicSubscription
+from events.app import create_app
 from events.catalog.models import Event, EventStatus, Topic
 from events.clock import FrozenClock
 from events.config import Settings
@@ -111,8 +112,10 @@ async def test_subscribe_confirm_publish_gives_one_alert(
     answer = await client.post(
         f"/alerts/topics/{topic.slug}",
         data={"csrf_token": token, "email": " Sam@Example.org ", "frequency": "immediate"},
+        follow_redirects=True,
     )
     assert answer.status_code == 200 and "Check your email" in answer.text
+    assert [r.status_code for r in answer.history] == [303]
     await mailer.drain()
     [confirmation] = smtp.recorder.messages()
     assert confirmation["Subject"] == "Confirm your email alerts for SEND"
@@ -225,7 +228,8 @@ async def test_the_answer_is_the_same_whoever_subscribes(
         f"/alerts/topics/{topic.slug}", data={"csrf_token": token, "email": "new@example.org"}
     )
 
-    assert known.status_code == unknown.status_code == 200
+    assert known.status_code == unknown.status_code == 303
+    assert known.headers["location"] == unknown.headers["location"]
     assert known.text == unknown.text
     rows = await outbox(database)
     assert [r.recipient for r in rows[before:]] == ["new@example.org"]
@@ -248,7 +252,8 @@ async def test_bad_input_honeypot_csrf_and_rate_limit(
     bot = await client.post(
         path, data={"csrf_token": token, "email": "bot@example.org", "website": "x"}
     )
-    assert bot.status_code == 200 and "Check your email" in bot.text
+    assert bot.status_code == 303, "the same answer as anyone gets"
+    assert "Check your email" in (await client.get(bot.headers["location"])).text
     forged = await client.post(path, data={"csrf_token": "forged", "email": "a@example.org"})
     assert forged.status_code == 403
     assert await outbox(database) == []
@@ -258,8 +263,40 @@ async def test_bad_input_honeypot_csrf_and_rate_limit(
         clock.advance(dt.timedelta(seconds=5))
         sent = await client.post(path, data={"csrf_token": token, "email": "r@example.org"})
         answers.append(sent.status_code)
-    assert answers == [200, 200, 200, 429]
+    assert answers == [303, 303, 303, 429]
     assert len(await outbox(database, "subscription_confirm")) == 3
+    # The limit's answer is the form again, as typed, saying when to try again.
+    held = await client.post(
+        path, data={"csrf_token": token, "email": "r@example.org", "frequency": "daily"}
+    )
+    assert held.status_code == 429 and int(held.headers["retry-after"]) > 0
+    assert 'value="r@example.org"' in held.text and 'value="daily" checked' in held.text
+    assert "Please wait 10 minutes and try again" in held.text
+
+
+async def test_validation_errors_count_against_nobody(
+    settings: Settings, make: Factory, clock: FrozenClock, database: Database
+) -> None:
+    strict = settings.model_copy(
+        update={"rate_limit_per_address": 1, "alert_rate_limit_per_email": 1}
+    )
+    app = create_app(strict, clock=clock, database=database)
+    topic = await make.topic("Inclusion")
+    path = f"/alerts/topics/{topic.slug}"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        token = await csrf_token(client, path)
+        for _ in range(5):
+            bad = await client.post(path, data={"csrf_token": token, "email": "r@x"})
+            assert bad.status_code == 422
+        good = await client.post(path, data={"csrf_token": token, "email": "r@example.org"})
+        assert good.status_code == 303
+        assert good.headers["location"] == f"/alerts/topics/{topic.slug}/check-email"
+        sent = len(await outbox(database))
+        page = await client.get(good.headers["location"])
+        assert page.status_code == 200 and "Check your email" in page.text
+        assert (await client.get(good.headers["location"])).status_code == 200
+        assert len(await outbox(database)) == sent, "a reload sends nothing"
 
 
 async def test_wrong_or_tampered_links_are_not_found(

@@ -23,6 +23,7 @@ from tests.browser.harness import (
     load_demo,
     missing_browser,
     register_in_browser,
+    results_in_browser,
     running_server,
     sign_in_in_browser,
     subscribe_in_browser,
@@ -62,6 +63,7 @@ def demo(server: Server, browser: Browser) -> Demo:
         demo.tokens = register_in_browser(page, server, demo.event, "audit")
         demo.tokens.update(subscribe_in_browser(page, server, demo.topic, "alerts"))
         demo.tokens.update(ask_for_data_in_browser(page, server, demo.tokens["email"]))
+        demo.tokens.update(results_in_browser(page, server, demo))
     finally:
         context.close()
     return demo

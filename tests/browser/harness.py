@@ -361,6 +361,14 @@ PAGES: dict[str, PageMap] = {
         ("cancel-confirm", f"/r/{d.tokens['manage']}/cancel")
     ],
     "registration:join": lambda d: [("join", f"/j/{d.tokens['join']}")],
+    # Result pages after a POST (Post/Redirect/Get).
+    "registration:done": lambda d: [("registered", d.tokens["registered"])],
+    "registration:series_done": lambda d: [("series-registered", d.tokens["series_registered"])],
+    "registration:cancelled": lambda d: [("cancelled", f"/r/{d.tokens['cancelled']}/cancelled")],
+    "alerts:check_email": lambda d: [
+        ("alerts-check-email", f"/alerts/topics/{d.topic}/check-email")
+    ],
+    "privacy:requested": lambda d: [("privacy-requested-page", "/privacy/requested")],
     # The joining link in the registrant's private calendar feed (the registration room's page).
     "alerts:subscribe_form": lambda d: [("alerts-subscribe", f"/alerts/topics/{d.topic}")],
     "alerts:confirm_form": lambda d: [
@@ -511,6 +519,9 @@ def register_in_browser(page: Page, server: Server, slug: str, tag: str) -> dict
     page.check("#consents")
     with page.expect_navigation():
         page.click("form.registration-form button[type=submit]")
+    # Post/Redirect/Get: the browser is on the result page, named by a ticket, not a token.
+    registered = page.url.removeprefix(server.url(""))
+    assert f"/events/{slug}/registered/" in registered, f"not a result page: {page.url}"
     payload = server.outbox_payload(email)
     with sqlite3.connect(server.db_path) as conn:
         row = conn.execute(
@@ -523,6 +534,43 @@ def register_in_browser(page: Page, server: Server, slug: str, tag: str) -> dict
         "event_id": str(payload["event_id"]),
         "email": email,
         "registration_id": str(row[0]),
+        "registered": registered,
+    }
+
+
+def results_in_browser(page: Page, server: Server, demo: Demo) -> dict[str, str]:
+    """The result pages the audit needs beyond ``register_in_browser``'s: a place cancelled
+    through its link (``cancelled``, the management token of a registration of its own, so
+    the shared one stays), and a series registration's result page (``series_registered``)
+    with a line in each state, its ticket signed with the server's development secret."""
+    import datetime as dt
+
+    from events.kit.signing import Signer
+    from events.web import results
+
+    cancelled = register_in_browser(page, server, demo.event, "cancelled")["manage"]
+    page.goto(server.url(f"/r/{cancelled}/cancel"))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.url.endswith(f"/r/{cancelled}/cancelled"), page.url
+    with sqlite3.connect(server.db_path) as conn:
+        series_id, event_id = conn.execute(
+            "SELECT series.id, events.id FROM series JOIN events ON events.series_id = series.id"
+            " WHERE series.slug = ? ORDER BY events.starts_at LIMIT 1",
+            (demo.series,),
+        ).fetchone()
+    lines = [
+        [event_id, "confirmed", None, None],
+        [event_id, "waitlisted", 2, None],
+        [event_id, None, None, "This event is full."],
+    ]
+    signer = Signer((server.db_path.parent / ".events-secret").read_text().strip())
+    ticket = results.issue(
+        signer, "series-registration", [series_id, lines], dt.datetime.now(dt.UTC)
+    )
+    return {
+        "cancelled": cancelled,
+        "series_registered": f"/series/{demo.series}/registered/{ticket}",
     }
 
 

@@ -20,6 +20,7 @@ from tests.browser.harness import (
     load_demo,
     missing_browser,
     register_in_browser,
+    results_in_browser,
     running_server,
     sign_in_in_browser,
     subscribe_in_browser,
@@ -52,6 +53,7 @@ def main(argv: list[str]) -> int:
         demo.tokens = register_in_browser(first, server, demo.event, "shots")
         demo.tokens.update(subscribe_in_browser(first, server, demo.topic, "shots"))
         demo.tokens.update(ask_for_data_in_browser(first, server, demo.tokens["email"]))
+        demo.tokens.update(results_in_browser(first, server, demo))
         setup.close()
         for size, options in SIZES.items():
             for scheme in SCHEMES:

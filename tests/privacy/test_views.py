@@ -5,13 +5,16 @@ from __future__ import annotations
 import httpx
 
 from events.privacy import service
+from events.privacy.views import PER_ADDRESS, PER_EMAIL
 from tests.factories import Factory, register
 from tests.registration.helpers import csrf_token, outbox, registrations
 
 
 async def _ask(client: httpx.AsyncClient, email: str) -> httpx.Response:
     token = await csrf_token(client, "/privacy")
-    return await client.post("/privacy", data={"email": email, "csrf_token": token})
+    return await client.post(
+        "/privacy", data={"email": email, "csrf_token": token}, follow_redirects=True
+    )
 
 
 async def test_the_answer_is_the_same_byte_for_byte_for_known_and_unknown_emails(
@@ -22,6 +25,10 @@ async def test_the_answer_is_the_same_byte_for_byte_for_known_and_unknown_emails
     known = await _ask(client, "known@example.org")
     unknown = await _ask(client, "unknown@example.org")
     assert known.status_code == unknown.status_code == 200
+    # Post/Redirect/Get to one address for everyone, then the same page byte for byte.
+    assert [r.status_code for r in known.history] == [r.status_code for r in unknown.history]
+    assert [r.headers["location"] for r in known.history] == ["/privacy/requested"]
+    assert [r.headers["location"] for r in unknown.history] == ["/privacy/requested"]
     assert known.content == unknown.content
     assert known.headers["cache-control"] == "no-store"
     assert "known@example.org" not in known.text
@@ -71,3 +78,25 @@ async def test_the_erase_link_asks_first_then_erases_once(
     assert again.status_code == wrong.status_code == 404
     assert again.text == wrong.text
     assert service.ErasureLinkNotFound.message in again.text
+
+
+async def test_bad_addresses_cost_nothing_and_the_limit_keeps_the_form(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    token = await csrf_token(client, "/privacy")
+    for _ in range(PER_ADDRESS + 1):
+        bad = await client.post("/privacy", data={"email": "nope", "csrf_token": token})
+        assert bad.status_code == 422
+    answers = [
+        await client.post("/privacy", data={"email": "jo@example.org", "csrf_token": token})
+        for _ in range(PER_EMAIL + 1)
+    ]
+    assert [a.status_code for a in answers] == [303] * PER_EMAIL + [429]
+    held = answers[-1]
+    assert int(held.headers["retry-after"]) > 0 and "try again" in held.text
+    assert 'value="jo@example.org"' in held.text
+    assert len(await outbox(make.database, "subject_access")) == PER_EMAIL
+    page = await client.get("/privacy/requested")
+    assert page.status_code == 200 and "Check your email" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert len(await outbox(make.database, "subject_access")) == PER_EMAIL

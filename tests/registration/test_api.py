@@ -199,6 +199,7 @@ async def test_html_and_script_in_every_field_are_stored_and_shown_escaped(
             "access_details": evil + "\x00\x07 line",
             "consents": ["privacy", "access_data"],
         },
+        follow_redirects=True,
     )
     assert response.status_code == 200
     [row] = await registrations(database, event.id)

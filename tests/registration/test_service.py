@@ -23,6 +23,7 @@ from events.registration.errors import (
     RegistrationNotOpen,
 )
 from events.registration.models import RegistrationStatus, RegistrationToken
+from events.registration.service import RESEND_QUIET
 from events.registration.tokens import LinkSet
 from tests.factories import TEST_SIGNER, Factory, register
 from tests.registration.helpers import by_status, latest_token, outbox, places_left, registrations
@@ -85,6 +86,7 @@ async def test_register_again_gives_no_second_place_and_resends_when_email_diffe
 ) -> None:
     event = await make.event(capacity=5)
     await register(make, event, "Jo@Example.org")
+    make.clock.advance(RESEND_QUIET)
     again = await register(make, event, "jo@example.org")
     assert again.status == CONFIRMED  # what a newcomer would be told: nothing revealed
     [row] = await registrations(make.database, event.id)
@@ -93,6 +95,7 @@ async def test_register_again_gives_no_second_place_and_resends_when_email_diffe
     messages = await outbox(make.database)
     assert [m.kind for m in messages] == ["confirmed", "confirmed"]
     assert messages[1].payload["resent"] is True
+    make.clock.advance(RESEND_QUIET)
     third = await register(make, event, "jo@example.org")
     assert third.status == CONFIRMED
     assert len(await outbox(make.database)) == 3  # each resend is its own message
@@ -102,6 +105,7 @@ async def test_register_again_sends_a_new_link_and_the_old_one_still_works(make:
     event = await make.event(capacity=5)
     await register(make, event, "jo@example.org")
     old = await latest_token(make.database, "jo@example.org")
+    make.clock.advance(RESEND_QUIET)
     await register(make, event, "jo@example.org")
     new = await latest_token(make.database, "jo@example.org")
     assert old != new
@@ -114,9 +118,25 @@ async def test_register_again_when_full_without_waiting_list_answers_full_but_st
 ) -> None:
     event = await make.event(capacity=1)
     await register(make, event, "jo@example.org")
+    make.clock.advance(RESEND_QUIET)
     outcome = await register(make, event, "jo@example.org")
     assert isinstance(outcome.refused, EventFull)
     assert len(await outbox(make.database)) == 2
+
+
+async def test_register_again_at_once_answers_the_same_and_sends_nothing_more(
+    make: Factory,
+) -> None:
+    """A double-click, or the form sent again from the history: one email, not two."""
+    event = await make.event(capacity=5)
+    first = await register(make, event, "jo@example.org")
+    make.clock.advance(RESEND_QUIET - dt.timedelta(seconds=1))
+    again = await register(make, event, "jo@example.org")
+    assert (again.status, again.position) == (first.status, first.position)
+    assert len(await outbox(make.database)) == 1
+    make.clock.advance(dt.timedelta(seconds=1))
+    await register(make, event, "jo@example.org")
+    assert len(await outbox(make.database)) == 2, "later, a lost email is sent again"
 
 
 @pytest.mark.parametrize(

@@ -95,10 +95,16 @@ async def test_register_form_confirms_and_says_an_email_is_on_its_way(
 ) -> None:
     event = await make.event(capacity=10)
     csrf = await csrf_token(client, f"/events/{event.slug}/register")
-    response = await client.post(f"/events/{event.slug}/register", data=_form(csrf))
+    posted = await client.post(f"/events/{event.slug}/register", data=_form(csrf))
+    assert posted.status_code == 303, "Post/Redirect/Get"
+    location = posted.headers["location"]
+    assert location.startswith(f"/events/{event.slug}/registered/")
+    response = await client.get(location)
     assert response.status_code == 200
     assert "Your place is booked" in response.text
     assert "An email is on its way" in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
     _assert_accessible_shape(response.text)
     assert len(await by_status(database, event.id, RegistrationStatus.confirmed)) == 1
 
@@ -110,7 +116,9 @@ async def test_register_form_tells_waiting_list_place(
     await register(make, event)
     await register(make, event)
     csrf = await csrf_token(client, f"/events/{event.slug}")
-    response = await client.post(f"/events/{event.slug}/register", data=_form(csrf))
+    response = await client.post(
+        f"/events/{event.slug}/register", data=_form(csrf), follow_redirects=True
+    )
     assert "You are on the waiting list" in response.text
     assert "number <strong>2</strong>" in response.text
 
@@ -190,7 +198,9 @@ async def test_register_form_members_only_needs_membership_number(
     missing = await client.post(f"/events/{event.slug}/register", data=_form(csrf))
     assert missing.status_code == 422 and 'id="membership_number-error"' in missing.text
     ok = await client.post(
-        f"/events/{event.slug}/register", data=_form(csrf, membership_number="12 34 567")
+        f"/events/{event.slug}/register",
+        data=_form(csrf, membership_number="12 34 567"),
+        follow_redirects=True,
     )
     assert "Your place is booked" in ok.text
 
@@ -217,11 +227,15 @@ async def test_register_again_by_form_does_not_reveal_the_existing_registration(
     second = await client.post(
         f"/events/{event.slug}/register", data=_form(csrf, email=" SAM@example.org")
     )
-    assert first.status_code == second.status_code == 200
-    # Identical but for the per-response CSRF token value.
-    assert re.sub(r'value="[^"]+"', "", first.text) == re.sub(r'value="[^"]+"', "", second.text)
+    assert first.status_code == second.status_code == 303
+    # The same result page (what a newcomer would be told), identical but for the
+    # per-response CSRF token value.
+    assert first.headers["location"] == second.headers["location"]
+    pages = [(await client.get(r.headers["location"])).text for r in (first, second)]
+    assert re.sub(r'value="[^"]+"', "", pages[0]) == re.sub(r'value="[^"]+"', "", pages[1])
     assert len(await registrations(database, event.id)) == 1
-    assert len(await outbox(database)) == 2
+    # Sent again at once (a double-click): nothing more is emailed (service.RESEND_QUIET).
+    assert len(await outbox(database)) == 1
 
 
 async def test_manage_page_shows_the_registration_and_offers_cancelling(
@@ -251,8 +265,14 @@ async def test_cancel_by_link_needs_confirmation_then_cancels_once(
     assert await places_left(database, event.id) == 4  # a GET changes nothing
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     done = await client.post(f"/r/{token}/cancel", data={"csrf_token": csrf})
-    assert "Your place is cancelled" in done.text
-    again = await client.post(f"/r/{token}/cancel", data={"csrf_token": csrf})
+    assert done.status_code == 303 and done.headers["location"] == f"/r/{token}/cancelled"
+    page = await client.get(done.headers["location"])
+    assert "Your place is cancelled" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "Your place is cancelled" in (await client.get(f"/r/{token}/cancelled")).text
+    again = await client.post(
+        f"/r/{token}/cancel", data={"csrf_token": csrf}, follow_redirects=True
+    )
     assert again.status_code == 200 and "already cancelled" in again.text
     assert await places_left(database, event.id) == 5
     assert len(await outbox(database, "cancelled")) == 1
@@ -329,11 +349,18 @@ async def test_series_form_registers_for_every_future_session(
     )
     await register(make, two)
     csrf = await csrf_token(client, f"/series/{series.slug}/register")
-    response = await client.post(f"/series/{series.slug}/register", data=_form(csrf))
-    assert response.status_code == 200
-    assert "Session one" in response.text and "place booked" in response.text
-    assert "waiting list, number 1" in response.text
+    posted = await client.post(f"/series/{series.slug}/register", data=_form(csrf))
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith(f"/series/{series.slug}/registered/")
+    sent = len(await outbox(database))
+    for _ in range(2):  # the result page, and a reload of it
+        response = await client.get(posted.headers["location"])
+        assert response.status_code == 200
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "Session one" in response.text and "place booked" in response.text
+        assert "waiting list, number 1" in response.text
     assert len(await registrations(database, one.id)) == 1
+    assert len(await outbox(database)) == sent, "a reload sends nothing"
 
 
 async def test_series_form_lists_exactly_the_sessions_it_books(
@@ -354,7 +381,9 @@ async def test_series_form_lists_exactly_the_sessions_it_books(
     assert "Called-off session" not in form.text and "Past session" not in form.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert csrf is not None
-    done = await client.post(f"/series/{series.slug}/register", data=_form(csrf.group(1)))
+    done = await client.post(
+        f"/series/{series.slug}/register", data=_form(csrf.group(1)), follow_redirects=True
+    )
     assert "Open session" in done.text and "Called-off session" not in done.text
     assert await registrations(database, called_off.id) == []
 
