@@ -82,7 +82,8 @@ async def test_an_old_forged_or_misplaced_ticket_shows_an_expired_page(
     )
     for path in (
         f"/events/{other.slug}/registered/{ticket}",  # another event's page
-        f"/events/{event.slug}/registered/{body}.{mac[:-1]}A",
+        # The MAC's first character changed (its last carries padding bits a decoder drops).
+        f"/events/{event.slug}/registered/{body}.{'B' if mac[0] == 'A' else 'A'}{mac[1:]}",
         f"/events/{event.slug}/registered/{forged}",
         f"/events/{event.slug}/registered/not-a-ticket",
         f"/events/{event.slug}/registered/" + "A" * 5000,
