@@ -279,6 +279,14 @@ class Operation:
                     "How many events per page.",
                 )
             )
+            parameters.append(
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 100},
+                    "Another name for `per_page`, with the same maximum; if both are sent "
+                    "they must be equal. The `next` and `previous` links carry `per_page`.",
+                )
+            )
         responses: dict[str, Any] = {
             str(self.status): {"description": self.summary, "content": _json(self.response)}
         }
