@@ -279,6 +279,14 @@ class Operation:
                     "How many events per page.",
                 )
             )
+            parameters.append(
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 100},
+                    "Another name for `per_page`, with the same maximum; if both are sent "
+                    "they must be equal. The `next` and `previous` links carry `per_page`.",
+                )
+            )
         responses: dict[str, Any] = {
             str(self.status): {"description": self.summary, "content": _json(self.response)}
         }
@@ -497,14 +505,24 @@ OPERATIONS: dict[str, Operation] = {
     "organiser_attendance": Operation(
         operation_id="markAttendance",
         summary="Mark registrations as attended, or not (organiser)",
-        description="Ids that are not this event's, and cancelled registrations, are left "
-        "alone, exactly like ids that do not exist.",
+        description="Ids that are not this event's are left alone, exactly like ids that do "
+        "not exist. Marking attended is refused, and nothing is marked, before the event "
+        "starts (409 `event_not_started`) and when anyone listed has no confirmed place "
+        "(409 `not_confirmed`, naming them: on the waiting list, or cancelled). Marking not "
+        "attended is always allowed; cancelled registrations are left alone.",
         response=ref("AttendanceResult"),
         tag="organiser",
         path_parameters={"slug": "The event's slug."},
         request_body=ref("AttendanceChange"),
         secured=True,
-        errors=("BadRequest", "NotFound", "TooLarge", "UnsupportedMediaType", "InvalidInput"),
+        errors=(
+            "BadRequest",
+            "NotFound",
+            "Conflict",
+            "TooLarge",
+            "UnsupportedMediaType",
+            "InvalidInput",
+        ),
     ),
     "openapi": Operation(
         operation_id="getOpenApiDocument",

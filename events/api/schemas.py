@@ -361,7 +361,8 @@ class AttendanceChange(Input):
     registration_ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(min_length=1, max_length=1000)
     ]
-    """Ids of this event's registrations; others (and cancelled ones) are left alone."""
+    """Ids of this event's registrations, each with a confirmed place to mark attended;
+    ids of other events are left alone."""
     attended: bool = True
 
 

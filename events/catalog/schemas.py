@@ -196,14 +196,23 @@ def parse_listing(params: QueryParams, *, max_per_page: int = 100) -> ListingFil
             else:
                 before = cursor
 
+    # ``limit`` is another name for ``per_page`` (what many API clients send), with the
+    # same maximum; both at once must agree.
     per_page: int | None = None
-    if raw_per_page := params.get("per_page"):
+    for name in ("per_page", "limit"):
+        if not (raw_size := params.get(name)):
+            continue
         try:
-            per_page = int(raw_per_page)
-            if not 1 <= per_page <= max_per_page:
+            value = int(raw_size)
+            if not 1 <= value <= max_per_page:
                 raise ValueError
         except ValueError:
-            errors["per_page"] = f"per_page must be a whole number from 1 to {max_per_page}."
+            errors[name] = f"{name} must be a whole number from 1 to {max_per_page}."
+            continue
+        if per_page is not None and value != per_page:
+            errors[name] = "Send per_page or limit, not both with different values."
+            continue
+        per_page = value
 
     past_raw = (params.get("past") or "").strip().lower()
     if past_raw not in {"", "0", "1", "true", "false", "yes", "no", "on", "off"}:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from anyascii import anyascii
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,9 +13,25 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 SLUG_MESSAGE = "Use lower-case letters, numbers and hyphens only, for example send-webinar-3."
 
 
+def _transliterate(text: str) -> str:
+    """Latin letters for any script (anyascii's tables: Welsh ŵ is w, Greek, Cyrillic,
+    Arabic...). Wide characters (Chinese, Japanese, Korean) each stand for a syllable or
+    a word: they are kept apart, so 教育研讨会 reads jiao-yu-yan-tao-hui."""
+    parts: list[str] = []
+    for char in unicodedata.normalize("NFC", text):
+        latin = anyascii(char)
+        if unicodedata.east_asian_width(char) in ("W", "F") and latin.isalnum():
+            parts.append(f" {latin} ")
+        else:
+            parts.append(latin)
+    return "".join(parts)
+
+
 def slugify(text: str, *, max_length: int = 100) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    """A web address from a title in any script: transliterated to Latin letters, lower
+    case, words joined by hyphens. Only a title with no letters or digits at all (such
+    as "!!!") falls back to ``event``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", _transliterate(text).lower()).strip("-")
     return slug[:max_length].rstrip("-") or "event"
 
 

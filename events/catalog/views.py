@@ -46,6 +46,9 @@ def _lenient_filters(request: Request) -> tuple[ListingFilters, dict[str, str]]:
         return parse_listing(_without(request, exc.fields)), exc.fields
 
 
+DATE_EXAMPLE_AHEAD = dt.timedelta(days=14)
+
+
 async def listing(request: Request) -> Response:
     context = app_context(request)
 
@@ -58,9 +61,12 @@ async def listing(request: Request) -> Response:
             zone=context.settings.zone,
             per_page=filters.per_page or context.settings.page_size,
         )
+        # The date hint's example: a day soon, never one already past.
+        example = now.astimezone(context.settings.zone).date() + DATE_EXAMPLE_AHEAD
         html = context.renderer.render(
             "catalog/listing.html",
             now=now,
+            date_example=example.isoformat(),
             filters=filters,
             errors=errors,
             page=page,

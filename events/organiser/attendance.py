@@ -26,8 +26,10 @@ from events.audit.service import Actor, record
 from events.catalog.models import Event
 from events.clock import Clock
 from events.errors import InvalidInput
+from events.kit.formatting import local_date, local_time
 from events.kit.ids import parse_number
 from events.mail.models import OutboxMessage
+from events.organiser.errors import EventNotStarted, NotConfirmed
 from events.registration.models import Registration, RegistrationStatus
 from events.registration.schemas import ACCESS_NEEDS, normalise_email
 
@@ -336,6 +338,26 @@ async def _mark(
     return changed
 
 
+def attendance_open(event: Event, now: dt.datetime) -> bool:
+    """Whether people can be marked as attended yet: once the event has started."""
+    return now >= event.starts_at
+
+
+def _refuse_before_start(event: Event, now: dt.datetime) -> None:
+    if not attendance_open(event, now):
+        zone = event.timezone
+        raise EventNotStarted(
+            f"{local_date(event.starts_at, zone)}, {local_time(event.starts_at, zone)}"
+        )
+
+
+def _why_not(registration: Registration) -> str:
+    who = f"{registration.name or 'someone'} (registration {registration.id})"
+    if registration.status == RegistrationStatus.waitlisted:
+        return f"{who} is on the waiting list"
+    return f"{who} has cancelled"
+
+
 async def set_attended(
     session: AsyncSession,
     clock: Clock,
@@ -345,10 +367,18 @@ async def set_attended(
     attended: bool,
     actor: Actor,
 ) -> int:
-    """Mark these registrations of this event as attended (or not). Ids of other events,
-    cancelled or erased registrations are left alone. Returns how many changed."""
+    """Mark these registrations of this event as attended (or not). Returns how many
+    changed. Ids of other events and erased registrations are left alone, exactly like ids
+    that do not exist.
+
+    Marking attended is refused (``AttendanceRefused``, nothing changed) before the event
+    starts, and when anyone selected has no confirmed place (waiting or cancelled), naming
+    them. Marking *not* attended is always allowed (it corrects a mistake); cancelled
+    registrations are left alone."""
     if not registration_ids:
         return 0
+    if attended:
+        _refuse_before_start(event, clock.now())
     rows = (
         (
             await session.execute(
@@ -356,7 +386,6 @@ async def set_attended(
                 .where(
                     Registration.event_id == event.id,
                     Registration.id.in_(set(registration_ids)),
-                    Registration.status != RegistrationStatus.cancelled,
                     Registration.erased_at.is_(None),
                 )
                 .order_by(Registration.id)
@@ -366,6 +395,12 @@ async def set_attended(
         .scalars()
         .all()
     )
+    if attended:
+        refused = [r for r in rows if r.status != RegistrationStatus.confirmed]
+        if refused:
+            raise NotConfirmed([_why_not(r) for r in refused])
+    else:
+        rows = [r for r in rows if r.status != RegistrationStatus.cancelled]
     return await _mark(session, clock, rows, attended, actor, source="console")
 
 
@@ -426,6 +461,9 @@ class ImportReport:
     people_matched: int = 0
     # Rows about a cancelled registration: recognised, not marked.
     cancelled: list[ImportRow] = field(default_factory=list)
+    # Rows about someone still on the waiting list: recognised, not marked (only people
+    # with a confirmed place can have attended).
+    waiting: list[ImportRow] = field(default_factory=list)
 
 
 def _decode(data: bytes) -> str:
@@ -556,12 +594,16 @@ async def import_attendance(
     """Mark as attended everyone in a webinar platform's attendance report whose email
     (any case) matches a registration of this event; report the rows that matched nobody
     and the rows that could not be read, each with its line number. Running it twice
-    marks nothing new."""
+    marks nothing new. Only confirmed registrations are marked (rows about people waiting
+    or cancelled are reported apart), and only once the event has started: before, the
+    whole import is refused (``EventNotStarted``)."""
+    _refuse_before_start(event, clock.now())
     rows, malformed = parse_report(csv_bytes)
     report = ImportReport(malformed=malformed)
     emails = {row.email for row in rows}
     registrations: dict[str, Registration] = {}
     cancelled: set[str] = set()
+    waiting: set[str] = set()
     for chunk_start in range(0, len(emails), 500):
         chunk = sorted(emails)[chunk_start : chunk_start + 500]
         found = (
@@ -583,11 +625,15 @@ async def import_attendance(
         for registration in found:
             if registration.status == RegistrationStatus.cancelled:
                 cancelled.add(registration.email)
+            elif registration.status == RegistrationStatus.waitlisted:
+                waiting.add(registration.email)
             else:
                 registrations[registration.email] = registration
     for row in rows:
         if row.email in registrations:
             report.matched.append(row)
+        elif row.email in waiting:
+            report.waiting.append(row)
         elif row.email in cancelled:
             report.cancelled.append(row)
         else:

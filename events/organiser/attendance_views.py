@@ -20,6 +20,7 @@ from events.audit.service import Actor
 from events.errors import InvalidInput, NotFound
 from events.kit.ids import parse_id, parse_number
 from events.organiser import attendance, exports
+from events.organiser.errors import AttendanceRefused
 from events.organiser.models import Organiser
 from events.organiser.permissions import managed_event
 from events.organiser.web import console_page, render
@@ -76,9 +77,15 @@ def _back(request: Request, slug: str, done: str, n: int | None = None, page: st
 # The registrations page ------------------------------------------------------------------
 
 
-@console_page
-async def registrations(request: Request, organiser: Organiser) -> Response:
-    filters = attendance.ListingFilters.parse(dict(request.query_params))
+async def _registrations_page(
+    request: Request,
+    organiser: Organiser,
+    filters: attendance.ListingFilters,
+    *,
+    problem: str = "",
+    status_code: int = 200,
+) -> Response:
+    context = app_context(request)
     async with unit_of_work(request) as session:
         event = await managed_event(session, organiser, slug=_slug(request))
         counts = await attendance.counts(session, event)
@@ -87,14 +94,23 @@ async def registrations(request: Request, organiser: Organiser) -> Response:
     return render(
         request,
         "organiser/attendance/registrations.html",
+        status_code=status_code,
         console_nav="events",
         event=event,
         counts=counts,
         needs=needs,
         page=page,
         filters=filters,
-        notice=_notice(request),
+        notice="" if problem else _notice(request),
+        problem=problem,
+        attendance_open=attendance.attendance_open(event, context.clock.now()),
     )
+
+
+@console_page
+async def registrations(request: Request, organiser: Organiser) -> Response:
+    filters = attendance.ListingFilters.parse(dict(request.query_params))
+    return await _registrations_page(request, organiser, filters)
 
 
 def _ids(form: FormData) -> list[int]:
@@ -115,15 +131,22 @@ async def mark_attended(request: Request, organiser: Organiser) -> Response:
     if not ids:
         raise InvalidInput({"ids": "Select at least one person first."})
     context = app_context(request)
-    async with unit_of_work(request, write=True) as session:
-        event = await managed_event(session, organiser, slug=_slug(request))
-        changed = await attendance.set_attended(
-            session,
-            context.clock,
-            event=event,
-            registration_ids=ids,
-            attended=attended,
-            actor=Actor.of(organiser),
+    try:
+        async with unit_of_work(request, write=True) as session:
+            event = await managed_event(session, organiser, slug=_slug(request))
+            changed = await attendance.set_attended(
+                session,
+                context.clock,
+                event=event,
+                registration_ids=ids,
+                attended=attended,
+                actor=Actor.of(organiser),
+            )
+    except AttendanceRefused as refused:
+        # Nothing changed: the list again, saying why.
+        filters = attendance.ListingFilters()
+        return await _registrations_page(
+            request, organiser, filters, problem=refused.message, status_code=refused.status
         )
     return _back(request, event.slug, "marked", changed)
 
@@ -283,16 +306,16 @@ async def import_report(request: Request, organiser: Organiser) -> Response:
             report = await attendance.import_attendance(
                 session, context.clock, event=event, csv_bytes=data, actor=Actor.of(organiser)
             )
-    except InvalidInput as exc:
+    except (InvalidInput, AttendanceRefused) as exc:
         async with unit_of_work(request) as session:
             event = await managed_event(session, organiser, slug=_slug(request))
         return render(
             request,
             "organiser/attendance/import.html",
-            status_code=422,
+            status_code=exc.status,
             console_nav="events",
             event=event,
-            errors=exc.fields,
+            errors=exc.fields if isinstance(exc, InvalidInput) else {"file": exc.message},
         )
     return render(
         request,

@@ -3,6 +3,10 @@
 DomainError
 ├── NotFound
 │   └── EventNotManaged      404  another organiser's event looks exactly like a missing one
+├── Conflict
+│   └── AttendanceRefused    409  marking attended: only confirmed people, once the event starts
+│       ├── EventNotStarted       event_not_started
+│       └── NotConfirmed          not_confirmed (names who, and why)
 └── Forbidden
     ├── LoginRequired        (pages redirect to the login page; the API answers 401)
     ├── LoginRefused         wrong email or password, said the same way for both
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from events.errors import Forbidden, NotFound
+from events.errors import Conflict, Forbidden, NotFound
 
 
 class EventNotManaged(NotFound):
@@ -43,4 +47,33 @@ class LoginLocked(Forbidden):
         minutes = max(1, int(retry_after.total_seconds() + 59) // 60)
         super().__init__(
             f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+class AttendanceRefused(Conflict):
+    code = "attendance_refused"
+    message = "Attendance could not be marked."
+
+
+class EventNotStarted(AttendanceRefused):
+    code = "event_not_started"
+
+    def __init__(self, starts: str) -> None:
+        super().__init__(
+            f"This event has not started yet: attendance can be marked from {starts}. "
+            "Nothing was marked."
+        )
+
+
+class NotConfirmed(AttendanceRefused):
+    """Someone selected has no confirmed place: on the waiting list, or cancelled."""
+
+    code = "not_confirmed"
+
+    def __init__(self, who: list[str]) -> None:
+        shown = "; ".join(who[:5])
+        more = f"; and {len(who) - 5} more" if len(who) > 5 else ""
+        super().__init__(
+            "Only people with a confirmed place can be marked as attended, and "
+            f"{shown}{more}. Nothing was marked: give them a place first, or leave them out."
         )

@@ -23,7 +23,7 @@ from events.catalog import queries
 from events.catalog.models import EventFormat, EventKind, EventStatus
 from events.errors import Conflict, Forbidden, InvalidInput, NotFound
 from events.kit.ids import parse_id, parse_number
-from events.organiser import console, groupings
+from events.organiser import audit_text, console, groupings
 from events.organiser import sharing as shares
 from events.organiser.event_forms import (
     CATALOGUE_FIELDS,
@@ -254,8 +254,14 @@ async def audit_log(request: Request, organiser: Organiser) -> Response:
     async with unit_of_work(request) as session:
         event = await console.managed_event_details(session, organiser, request.path_params["slug"])
         log = await console.event_audit(session, event.id, page=_page_number(request))
+    lines = [audit_text.describe(entry, event.timezone) for entry in log.items]
     return render(
-        request, "organiser/events/audit.html", console_nav="events", event=event, log=log
+        request,
+        "organiser/events/audit.html",
+        console_nav="events",
+        event=event,
+        log=log,
+        lines=lines,
     )
 
 

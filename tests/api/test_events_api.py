@@ -277,6 +277,34 @@ async def test_listing_uses_settings_page_size_when_per_page_missing(
     assert "per_page" not in parse_qs(urlsplit(body["next"]).query)
 
 
+async def test_listing_honours_limit_and_per_page_up_to_the_documented_maximum(
+    settings: Settings, clock: FrozenClock, database: Database, make: Factory
+) -> None:
+    for day in range(1, 31):
+        await make.event(f"E{day}", starts_at=at(2026, 4, day, 12))
+    app = create_app(settings.model_copy(update={"page_size": 5}), clock=clock, database=database)
+    async with api_client(app) as client:
+        document = await get_json(client, "/api/v1/openapi.json")
+        parameters = {
+            p["name"]: p for p in document["paths"]["/api/v1/events"]["get"]["parameters"]
+        }
+        maximum = parameters["limit"]["schema"]["maximum"]
+        assert maximum == parameters["per_page"]["schema"]["maximum"] == 100
+        assert len((await get_json(client, "/api/v1/events"))["items"]) == 5
+        limited = await get_json(client, "/api/v1/events?limit=2")
+        assert len(limited["items"]) == 2
+        assert parse_qs(urlsplit(limited["next"]).query)["per_page"] == ["2"]
+        assert len((await get_json(client, "/api/v1/events?limit=25"))["items"]) == 25
+        assert len((await get_json(client, "/api/v1/events?per_page=25"))["items"]) == 25
+        everything = await get_json(client, f"/api/v1/events?limit={maximum}")
+        assert len(everything["items"]) == everything["total"] == 30
+        assert len((await get_json(client, "/api/v1/events?limit=7&per_page=7"))["items"]) == 7
+        too_many = await get_json(client, f"/api/v1/events?limit={maximum + 1}", status=422)
+        assert too_many["fields"] == {"limit": "limit must be a whole number from 1 to 100."}
+        both = await get_json(client, "/api/v1/events?limit=3&per_page=4", status=422)
+        assert set(both["fields"]) == {"limit"}
+
+
 # Errors
 
 

@@ -208,6 +208,7 @@ async def test_openapi_listing_documents_all_query_parameters(client: httpx.Asyn
         "past",
         "access",
         "per_page",
+        "limit",
         "after",
         "before",
     }

@@ -20,7 +20,7 @@ from events.registration.models import RegistrationStatus
 from tests.api.test_openapi import fetch_document, resolve
 from tests.factories import TEST_SIGNER, Factory, register
 from tests.organiser.helpers import give_event, new_organiser, share_event, sign_in
-from tests.registration.helpers import by_status, outbox
+from tests.registration.helpers import by_status, outbox, registrations
 
 API = "/api/v1/organiser"
 LONDON_SUMMER = "+01:00"
@@ -462,6 +462,7 @@ async def test_mark_attendance_changes_only_this_events_registrations(
     mine = await by_status(make.database, event.id, RegistrationStatus.confirmed)
     (foreign,) = await by_status(make.database, elsewhere.id, RegistrationStatus.confirmed)
     api = Checked(client, owner_token)
+    make.clock.advance(dt.timedelta(days=8))  # both events have started
     marked = await api.call(
         "POST",
         "/events/{slug}/attendance",
@@ -478,6 +479,42 @@ async def test_mark_attendance_changes_only_this_events_registrations(
     assert again.json() == {"changed": 0}
     (untouched,) = await by_status(make.database, elsewhere.id, RegistrationStatus.confirmed)
     assert untouched.attended is False
+
+
+async def test_marking_attended_is_refused_before_the_start_and_for_anyone_not_confirmed(
+    client: httpx.AsyncClient, make: Factory, owner: Organiser, owner_token: str
+) -> None:
+    event = await make.event(capacity=1, waiting_list_enabled=True)
+    await give_event(make.database, event, owner)
+    await register(make, event, "in@example.org", name="Ina Place")
+    await register(make, event, "wait@example.org", name="Walt Waiting")
+    (confirmed,) = await by_status(make.database, event.id, RegistrationStatus.confirmed)
+    (waiting,) = await by_status(make.database, event.id, RegistrationStatus.waitlisted)
+    api = Checked(client, owner_token)
+
+    async def mark(*ids: int, attended: bool = True) -> httpx.Response:
+        return await api.call(
+            "POST",
+            "/events/{slug}/attendance",
+            path={"slug": event.slug},
+            json={"registration_ids": list(ids), "attended": attended},
+        )
+
+    early = await mark(confirmed.id)
+    assert early.status_code == 409 and early.json()["code"] == "event_not_started"
+    assert "has not started yet" in early.json()["message"]
+    make.clock.advance(dt.timedelta(days=7, minutes=1))
+    mixed = await mark(confirmed.id, waiting.id)
+    assert mixed.status_code == 409 and mixed.json()["code"] == "not_confirmed"
+    message = mixed.json()["message"]
+    assert f"Walt Waiting (registration {waiting.id}) is on the waiting list" in message
+    assert "Ina Place" not in message
+    assert [r.attended for r in await registrations(make.database, event.id)] == [False, False]
+    fine = await mark(confirmed.id)
+    assert fine.status_code == 200 and fine.json() == {"changed": 1}
+    # Taking it back is always allowed.
+    undone = await mark(confirmed.id, waiting.id, attended=False)
+    assert undone.status_code == 200 and undone.json() == {"changed": 1}
     empty = await api.call(
         "POST",
         "/events/{slug}/attendance",

@@ -58,3 +58,18 @@ async def test_hostile_search_text_is_shown_escaped(
     html = (await client.get('/events?q=<script>alert(1)</script>"')).text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+async def test_the_date_hint_gives_an_example_two_weeks_ahead_of_today(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    for now, example in [
+        (dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC), "2026-03-16"),
+        # Late on 31 December in London is still that day there; BST in summer moves it.
+        (dt.datetime(2027, 12, 31, 23, 30, tzinfo=dt.UTC), "2028-01-14"),
+        (dt.datetime(2027, 6, 30, 23, 30, tzinfo=dt.UTC), "2027-07-15"),
+    ]:
+        make.clock.set(now)
+        html = (await client.get("/events")).text
+        hint = re.search(r'<span class="hint" id="from-hint">\(for example ([^)]*)\)', html)
+        assert hint is not None and hint.group(1) == example, (now, hint)

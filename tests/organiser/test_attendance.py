@@ -4,6 +4,7 @@ marking attended, the audit trail, and the sign-in sheet."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from typing import Any
@@ -19,6 +20,7 @@ from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.organiser import attendance
+from events.organiser.errors import NotConfirmed
 from events.organiser.models import Organiser
 from events.registration import service
 from events.registration.errors import (
@@ -151,9 +153,7 @@ async def test_list_searches_filters_sorts_and_pages(
     console: httpx.AsyncClient,
     clock: FrozenClock,
 ) -> None:
-    import datetime as dt
-
-    event = await _event(make, database, organiser)
+    event = await _event(make, database, organiser, starts_at=clock.now() + dt.timedelta(hours=1))
     for name in ["Zoe Adams", "amy Brown", "Max Cole", "Ola 100%_Done"]:
         await register(make, event, f"{name.split()[0].lower()}@example.org", name=name)
         clock.advance(dt.timedelta(minutes=1))
@@ -178,6 +178,7 @@ async def test_list_searches_filters_sorts_and_pages(
     assert await names(q="nobody") == ([], 0)
 
     max_cole = await _reg(database, event, "max@example.org")
+    clock.advance(dt.timedelta(hours=1))  # the event has started
     async with unit_of_work(database.writer) as session:
         await attendance.set_attended(
             session,
@@ -518,6 +519,7 @@ async def test_ids_from_another_event_are_not_found_and_change_nothing(
                     actor=Actor.of(organiser),
                     signer=TEST_SIGNER,
                 )
+    clock.advance(dt.timedelta(days=8))  # both events have started
     async with unit_of_work(database.writer) as session:
         changed = await attendance.set_attended(
             session,
@@ -536,11 +538,16 @@ async def test_ids_from_another_event_are_not_found_and_change_nothing(
 
 
 async def test_bulk_and_single_attendance_marking(
-    make: Factory, database: Database, organiser: Organiser, console: httpx.AsyncClient
+    make: Factory,
+    database: Database,
+    organiser: Organiser,
+    console: httpx.AsyncClient,
+    clock: FrozenClock,
 ) -> None:
-    event = await _event(make, database, organiser)
+    event = await _event(make, database, organiser, starts_at=clock.now() + dt.timedelta(hours=1))
     for email in ("a@example.org", "b@example.org", "c@example.org"):
         await register(make, event, email)
+    clock.advance(dt.timedelta(hours=2))  # the event has started
     a, b, c = [
         await _reg(database, event, e) for e in ("a@example.org", "b@example.org", "c@example.org")
     ]
@@ -564,6 +571,94 @@ async def test_bulk_and_single_attendance_marking(
     ]
     nothing = await _post(console, listing, action, {"attended": "yes"})
     assert nothing.status_code == 422
+
+
+async def test_only_confirmed_people_can_be_marked_attended_and_not_before_the_start(
+    make: Factory,
+    database: Database,
+    organiser: Organiser,
+    console: httpx.AsyncClient,
+    clock: FrozenClock,
+) -> None:
+    event = await _event(
+        make,
+        database,
+        organiser,
+        capacity=1,
+        waiting_list_enabled=True,
+        starts_at=clock.now() + dt.timedelta(hours=1),
+    )
+    await register(make, event, "in@example.org", name="Ina Place")
+    await register(make, event, "wait@example.org", name="Walt Waiting")
+    ina = await _reg(database, event, "in@example.org")
+    walt = await _reg(database, event, "wait@example.org")
+    listing = f"/organiser/events/{event.slug}/registrations"
+    action = f"{listing}/attended"
+
+    page = await console.get(listing)
+    assert "Attendance can be marked once the event starts" in page.text
+    assert "Mark attended" not in page.text and "Mark selected as attended" not in page.text
+    early = await _post(console, listing, action, {"one": f"{ina.id}:yes"})
+    assert early.status_code == 409
+    assert "This event has not started yet: attendance can be marked from" in early.text
+    assert 'role="alert"' in early.text
+
+    clock.advance(dt.timedelta(hours=1))  # the start, to the second
+    page = await console.get(listing)
+    assert f'value="{ina.id}:yes"' in page.text  # a button for the confirmed person...
+    assert f'value="{walt.id}:yes"' not in page.text  # ...none for the one waiting
+    refused = await _post(console, listing, action, {"one": f"{walt.id}:yes"})
+    assert refused.status_code == 409
+    assert "Only people with a confirmed place can be marked as attended" in refused.text
+    assert f"Walt Waiting (registration {walt.id}) is on the waiting list" in refused.text
+    bulk = await _post(
+        console, listing, action, {"ids": [str(ina.id), str(walt.id)]} | {"attended": "yes"}
+    )
+    assert bulk.status_code == 409 and "Walt Waiting" in bulk.text
+    assert {r.email: r.attended for r in await registrations(database, event.id)} == {
+        "in@example.org": False,
+        "wait@example.org": False,
+    }
+    done = await _post(console, listing, action, {"ids": [str(ina.id)], "attended": "yes"})
+    assert done.status_code == 303 and "n=1" in done.headers["location"]
+
+    # A cancelled registration is refused too, naming why.
+    async with unit_of_work(database.writer) as session:
+        await service.cancel_by_organiser(
+            session,
+            clock,
+            event=event,
+            registration_id=walt.id,
+            actor=Actor.of(organiser),
+            signer=TEST_SIGNER,
+        )
+    with pytest.raises(NotConfirmed, match="has cancelled"):
+        async with unit_of_work(database.writer) as session:
+            await attendance.set_attended(
+                session,
+                clock,
+                event=event,
+                registration_ids=[walt.id],
+                attended=True,
+                actor=Actor.of(organiser),
+            )
+
+
+async def test_an_attendance_report_is_refused_before_the_event_starts(
+    make: Factory, database: Database, organiser: Organiser, console: httpx.AsyncClient
+) -> None:
+    event = await _event(make, database, organiser)
+    await register(make, event, "in@example.org")
+    path = f"/organiser/events/{event.slug}/attendance/import"
+    token = await csrf_token(console, path)
+    refused = await console.post(
+        path,
+        data={"csrf_token": token},
+        files={"file": ("zoom.csv", b"Name,User Email,Join Time\r\nIna,in@example.org,x\r\n")},
+    )
+    assert refused.status_code == 409
+    assert "This event has not started yet" in refused.text
+    assert [r.attended for r in await registrations(database, event.id)] == [False]
 
 
 # Sign-in sheet --------------------------------------------------------------------------

@@ -250,8 +250,52 @@ async def test_reschedule_raises_sequence_and_emails_each_confirmed_registrant_o
     assert entries[0].actor_label == organiser.email
     assert set(entries[0].after) == {"starts_at", "ends_at", "ical_sequence"}
     log = await console.get(f"/organiser/events/{event.slug}/audit")
-    assert "event.updated" in log.text and organiser.email in log.text
-    assert "Start (UTC)" in log.text and "→" in log.text
+    assert "Details changed" in log.text and organiser.email in log.text
+    # In the event's own zone (London, early March), not a UTC ISO string.
+    assert (
+        "<strong>Start</strong>: Monday 9 March 2026, 10am → Monday 9 March 2026, 6pm" in log.text
+    )
+
+
+def _visible(html: str) -> str:
+    """The words a reader sees in the page's main content (tags and attributes dropped)."""
+    main = html[html.index("<main") : html.index("</main>")]
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
+
+
+async def test_the_history_and_event_pages_speak_plain_english(
+    console: httpx.AsyncClient,
+    database: Database,
+    make: Factory,
+    organiser: Organiser,
+    clock: FrozenClock,
+) -> None:
+    event = await make.event("Plain words", capacity=1, waiting_list_enabled=True)
+    await give_event(database, event, organiser)
+    await register(make, event, "one@example.org")
+    await register(make, event, "two@example.org")  # on the waiting list
+    form = await _edit_form(
+        console, event.slug, start_time="18:00", end_time="19:30", capacity="", members_only=""
+    )
+    form.pop("members_only", None)
+    saved = await console.post(f"/organiser/events/{event.slug}/edit", data=form)
+    assert saved.status_code == 303, saved.text
+    actions = {e.action for e in await _audit(database, event.id)}
+    assert {"event.created", "registration.created", "event.updated"} <= actions
+
+    log = _visible((await console.get(f"/organiser/events/{event.slug}/audit")).text)
+    for code in [*sorted(actions), "waitlisted", "ical_sequence", "waiting_list_number"]:
+        assert code not in log, code
+    for word in ("None", "True", "False", "Calendar sequence", "UTC"):
+        assert not re.search(rf"\b{word}\b", log), (word, log)
+    assert "Event created" in log and "Registered" in log and "Details changed" in log
+    assert "Status : on the waiting list" in log
+    assert "Places : 1 → not set" in log
+
+    for path in (f"/organiser/events/{event.slug}", f"/events/{event.slug}"):
+        page = _visible((await console.get(path)).text)
+        for word in ("None", "True", "False", "Calendar sequence", "sequence"):
+            assert not re.search(rf"\b{word}\b", page), (path, word, page)
 
 
 async def test_a_new_title_updates_calendars_and_a_new_capacity_emails_nobody(

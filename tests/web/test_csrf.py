@@ -6,6 +6,7 @@ covered without anyone remembering it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -212,7 +213,8 @@ async def test_the_login_page_token_survives_signing_in_on_the_same_response(
 async def test_a_multipart_form_with_its_token_reaches_the_view(
     signed: httpx.AsyncClient, make: Factory, database: Database, organiser: Organiser
 ) -> None:
-    event = await make.event("Uploads")
+    # Started: an attendance report is taken only once the event has begun.
+    event = await make.event("Uploads", starts_at=make.clock.now() - dt.timedelta(minutes=5))
     await give_event(database, event, organiser)
     path = f"/organiser/events/{event.slug}/attendance/import"
     token = await csrf_token(signed, path)
