@@ -58,6 +58,10 @@ TOPIC_PATH = "/topics/{slug}"
 # The alerts room's link routes ("alerts:confirm", "alerts:unsubscribe").
 CONFIRM_PATH = "/alerts/confirm/{token}"
 UNSUBSCRIBE_PATH = "/alerts/unsubscribe/{token}"
+# The privacy room's public pages ("privacy:notice", "privacy:request"): every email's footer
+# links to both.
+PRIVACY_NOTICE_PATH = "/privacy-notice"
+PRIVACY_REQUESTS_PATH = "/privacy"
 
 # Kinds that tell the registrant they hold a place (a joining link, a REQUEST invite).
 CONFIRMED_KINDS = frozenset({"confirmed", "promoted"})
@@ -394,6 +398,14 @@ def context(
     }
 
 
+def privacy_links(base_url: str) -> dict[str, str]:
+    """The footer's links to the privacy notice and the privacy requests page."""
+    return {
+        "privacy_notice_url": base_url + PRIVACY_NOTICE_PATH,
+        "privacy_requests_url": base_url + PRIVACY_REQUESTS_PATH,
+    }
+
+
 def subject_line(outgoing: Outgoing, values: Mapping[str, Any]) -> str:
     template = outgoing.subject_template
     if not template:
@@ -437,6 +449,7 @@ def compose(
     )
     replies = reply_to_address(reply_to)
     values["reply_to"] = (replies.display_name or replies.addr_spec) if replies else None
+    values.update(privacy_links(base_url))
     environment = _environment()
     try:
         text = environment.get_template(f"{outgoing.kind}.txt").render(values)

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from events.kit.formatting import when
-from events.mail.compose import ComposeError, Outgoing, header_text, message_id
+from events.mail.compose import ComposeError, Outgoing, header_text, message_id, privacy_links
 from events.privacy.queries import SubjectReport
 from events.registration.schemas import ACCESS_NEEDS, CONSENTS
 from events.resources import templates_dir
@@ -60,6 +60,7 @@ def compose_report(
         "erase_url": erase_url,
         "needs": ACCESS_NEEDS,
         "consents": CONSENTS,
+        **privacy_links(base_url),
     }
     environment = _environment()
     text = environment.get_template("mail_subject_access.txt").render(values)

@@ -382,6 +382,8 @@ PAGES: dict[str, PageMap] = {
         ("calendar-join", f"/c/{d.tokens['calendar']}/{d.tokens['event_id']}/join")
     ],
     "privacy:request": lambda d: [("privacy", "/privacy")],
+    "privacy:notice": lambda d: [("privacy-notice", "/privacy-notice")],
+    "privacy:accessibility": lambda d: [("accessibility", "/accessibility")],
     "privacy:erase": lambda d: [
         ("privacy-erase", f"/privacy/erase/{d.tokens['erase']}"),
         ("privacy-erase-bad-link", "/privacy/erase/" + "A" * 43),
@@ -445,6 +447,10 @@ PAGES.update(
         "organiser:message": _console_event("message"),
         "organiser:mail": _console_event("mail"),
         "organiser:sign_in_sheet": _console_event("sign-in-sheet"),
+        "organiser:notice": lambda d: [
+            ("console-notice-privacy", "/organiser/notices/privacy-notice"),
+            ("console-notice-accessibility", "/organiser/notices/accessibility"),
+        ],
     }
 )
 # Routes audited signed out (signed in, they redirect elsewhere).

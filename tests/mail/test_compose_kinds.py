@@ -9,7 +9,13 @@ from email.message import EmailMessage
 import pytest
 from starlette.applications import Starlette
 
-from events.mail.compose import CALENDAR_PATH, Outgoing, compose
+from events.mail.compose import (
+    CALENDAR_PATH,
+    PRIVACY_NOTICE_PATH,
+    PRIVACY_REQUESTS_PATH,
+    Outgoing,
+    compose,
+)
 from events.mail.kinds import MessageKind
 from events.wiring import message_registry
 from tests.mail.test_compose import CREATED, an_event
@@ -76,6 +82,27 @@ def test_every_kind_has_both_parts(kind: str) -> None:
     assert '<html lang="en-GB">' in html.get_content()
     assert "<h1" in html.get_content()
     assert message["Subject"] and "\n" not in str(message["Subject"])
+
+
+@pytest.mark.parametrize("kind", sorted(SUBJECTS))
+def test_every_kinds_footer_links_the_privacy_notice_and_privacy_requests(kind: str) -> None:
+    """Issue 16 item 10: in the text part and the HTML part alike, after the message."""
+    message = build(kind)
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    footer = text.get_content().replace("\r\n", "\n").rpartition("\n--\n")[2]
+    assert "How we use your data: https://events.example.org/privacy-notice\n" in footer
+    assert "Get a copy of your data or erase it: https://events.example.org/privacy\n" in footer
+    page = html.get_content()
+    assert '<a href="https://events.example.org/privacy-notice"' in page
+    assert '<a href="https://events.example.org/privacy"' in page
+    assert page.index("/privacy-notice") > page.index("<h1"), "in the footer, not the top"
+
+
+def test_privacy_link_paths_match_the_app_routes(app: Starlette) -> None:
+    assert app.url_path_for("privacy:notice") == PRIVACY_NOTICE_PATH
+    assert app.url_path_for("privacy:request") == PRIVACY_REQUESTS_PATH
 
 
 def test_reminder_gives_the_time_in_the_events_zone() -> None:

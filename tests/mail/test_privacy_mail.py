@@ -52,6 +52,13 @@ async def test_the_subject_access_email_arrives_with_its_data_and_the_row_keeps_
     assert data["registrations"][0]["event"] == "SEND webinar"
     assert data["registrations"][0]["access_requirements"] == ["live_captions"]
     assert "/privacy/erase/" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # Its footer links the privacy notice and the requests page too (issue 16 item 10).
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "How we use your data: http://testserver/privacy-notice\n" in text
+    assert "Get a copy of your data or erase it: http://testserver/privacy\n" in text
+    assert '<a href="http://testserver/privacy-notice"' in html
+    assert '<a href="http://testserver/privacy"' in html
     async with database.reader() as session:
         [row] = (
             await session.scalars(
