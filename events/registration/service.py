@@ -889,6 +889,12 @@ def series_needs_membership(sessions: Sequence[Event]) -> bool:
     return any(event.members_only for event in sessions)
 
 
+def check_series_input(sessions: Sequence[Event], data: RegistrationInput) -> None:
+    """``check_input`` for the series form: a membership number when any session asks for one."""
+    if series_needs_membership(sessions) and not data.is_valid_membership():
+        raise MembershipRequired()
+
+
 async def register_for_series(
     session: AsyncSession,
     clock: Clock,
@@ -903,8 +909,7 @@ async def register_for_series(
     if series is None:
         raise SeriesNotFound()
     sessions = await bookable_series_sessions(session, series_id, now=clock.now())
-    if series_needs_membership(sessions) and not data.is_valid_membership():
-        raise MembershipRequired()
+    check_series_input(sessions, data)
     items: list[SeriesItem] = []
     for event in sessions:
         try:

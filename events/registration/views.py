@@ -21,7 +21,7 @@ from events.catalog import queries
 from events.catalog.models import Event
 from events.errors import DomainError, InvalidInput
 from events.registration import service
-from events.registration.errors import MembershipRequired, RegistrationRefused
+from events.registration.errors import RegistrationRefused
 from events.registration.limits import honeypot_tripped, registration_limits
 from events.registration.models import RegistrationStatus
 from events.registration.schemas import RegistrationInput
@@ -323,8 +323,7 @@ async def register_series(request: Request) -> Response:
         async with unit_of_work(request) as session:
             series = await queries.series_by_slug(session, slug)
             sessions = await queries.bookable_series_sessions(session, series.id, now=now)
-        if service.series_needs_membership(sessions) and not data.is_valid_membership():
-            raise MembershipRequired()
+        service.check_series_input(sessions, data)
 
     screened = await _screen(
         request, form, partial(_series_page, request), target=f"series:{slug}", precheck=precheck
